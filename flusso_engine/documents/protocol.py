@@ -1,0 +1,36 @@
+"""The DocumentBuilder edge."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from flusso_engine.model import Change, Document, IndexSpec, Lsn, RowKey
+
+
+class DocumentBuilder(Protocol):
+    """Turns changed rows into the documents they affect, in two steps.
+
+    resolve and build are separate so the engine can dedup between them: a document touched by N
+    changes in a batch is built once.
+    """
+
+    def indexes(self) -> Sequence[IndexSpec]:
+        """Every enabled index with its root table and resolved mapping."""
+        ...
+
+    def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
+        """The root keys of every document the changes affect, per index name.
+
+        Set-based: one lookup per table per call, not one per change.
+        """
+        ...
+
+    def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
+        """One Document per key: the assembled body, or a tombstone when the root row is
+        missing, soft-deleted or filtered out. Every document carries `version`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,28 @@
+"""The Queue edge."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from flusso_engine.model import Change
+
+
+class Queue(Protocol):
+    """A bounded FIFO of changes between the capture thread and the worker."""
+
+    def put(self, change: Change) -> None:
+        """Enqueue; blocks while the queue is full (back-pressure). Raises QueueClosed."""
+        ...
+
+    def take(self, max_count: int, max_delay: float) -> list[Change]:
+        """A batch: blocks for the first change, then gathers until `max_count` changes or
+        `max_delay` seconds after the first. Returns [] once closed and drained."""
+        ...
+
+    def close(self) -> None:
+        """No more puts; takers drain what is left."""
+        ...
+
+    def empty(self) -> bool:
+        """Whether nothing is waiting (the caught-up signal)."""
+        ...
