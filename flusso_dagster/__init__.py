@@ -1,0 +1,1 @@
+"""flusso_dagster: the Dagster code location over flusso_engine's public API."""
