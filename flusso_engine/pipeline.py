@@ -1,0 +1,180 @@
+"""The execution machinery: one change stream through queue → resolve → build → sink → flush → ack.
+
+Two threads per stream. The capture thread only moves changes into the bounded queue, so a slow
+sink back-pressures the source instead of growing memory. The worker (the caller's thread) takes
+a batch, resolves it to deduplicated document keys, builds each document once, writes and
+flushes, and only then confirms the batch's acks: a crash anywhere before the confirm leaves the
+whole batch to be redelivered, and redelivery is harmless because documents are rebuilt from the
+current rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Sequence
+
+from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.documents.protocol import DocumentBuilder
+from flusso_engine.errors import DocumentsRejected, QueueClosed
+from flusso_engine.model import Change, Rejection
+from flusso_engine.observer import BatchStats, Observer
+from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
+from flusso_engine.queue.protocol import Queue
+from flusso_engine.sinks.protocol import Sink
+
+logger = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Drives change streams through the edges; `pump` one stream at a time, `stop` from anywhere."""
+
+    def __init__(
+        self,
+        capture: ChangeCapture,
+        builder: DocumentBuilder,
+        sink: Sink,
+        *,
+        queue_factory: Callable[[], Queue],
+        batch: BatchPolicy,
+        failures: FailurePolicies,
+        observer: Observer,
+    ) -> None:
+        self._capture = capture
+        self._builder = builder
+        self._sink = sink
+        self._queue_factory = queue_factory
+        self._batch = batch
+        self._failures = failures
+        self._observer = observer
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._queue: Queue | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop(self) -> None:
+        """Stop taking changes. The batch in flight still flushes and confirms; what is still
+        queued is dropped unconfirmed, to be redelivered by the next run."""
+        with self._lock:
+            self._stopping = True
+            queue = self._queue
+        if queue is not None:
+            queue.close()
+        self._capture.stop()
+
+    def pump(self, changes: Iterator[Change], scope: Collection[str] | None = None) -> bool:
+        """Drive `changes` to the sink until the stream ends or `stop` is called.
+
+        `scope` limits the documents built to those indexes (a backfill seeds only the unseeded
+        ones, even where a seeded index shares the snapshotted root table); it also marks the
+        stream as finite, so it is caught up only at its end. Returns whether the stream was
+        drained: every change flushed and confirmed. Raises the worker's error if any, else the
+        capture's (after flushing and confirming what was already queued).
+        """
+        queue = self._queue_factory()
+        with self._lock:
+            if self._stopping:
+                return False
+            self._queue = queue
+        feeder = _Feeder(changes, queue)
+        feeder.start()
+        try:
+            self._work(queue, feeder, scope)
+        except BaseException:
+            queue.close()
+            self._capture.stop()
+            raise
+        finally:
+            feeder.join()
+            with self._lock:
+                self._queue = None
+        if feeder.error is not None:
+            raise feeder.error
+        return feeder.exhausted and queue.empty()
+
+    def _work(self, queue: Queue, feeder: _Feeder, scope: Collection[str] | None) -> None:
+        take = queue.take
+        max_changes = self._batch.max_changes
+        max_delay = self._batch.max_delay
+        seeded_rows: Counter[str] = Counter()
+        while not self._stopping:
+            batch = take(max_changes, max_delay)
+            if not batch:
+                return
+            # Read `exhausted` before `empty`: once the feeder is done, emptiness is final.
+            caught_up = (scope is None or feeder.exhausted) and queue.empty()
+            documents = self._commit(batch, scope, caught_up)
+            if scope is not None:
+                seeded_rows.update(documents)
+                self._observer.backfill_progress(dict(seeded_rows))
+            if caught_up:
+                self._observer.caught_up()
+
+    def _commit(
+        self, batch: list[Change], scope: Collection[str] | None, caught_up: bool
+    ) -> dict[str, int]:
+        """Resolve, build, write, flush, then confirm one batch; returns documents per index."""
+        acks = [change.ack for change in batch]
+        version = max([ack.lsn for ack in acks])
+        started = time.perf_counter()
+        documents: dict[str, int] = {}
+        for index, keys in self._builder.resolve(batch).items():
+            if not keys or (scope is not None and index not in scope):
+                continue
+            built = self._builder.build(index, keys, version)
+            self._sink.write(built)
+            documents[index] = len(built)
+        assembled = time.perf_counter()
+        report = self._sink.flush(caught_up)
+        flushed = time.perf_counter()
+        if report.rejected:
+            self._settle_rejections(report.rejected)
+        self._capture.confirm(acks)
+        self._observer.batch_flushed(
+            BatchStats(len(batch), documents, assembled - started, flushed - assembled)
+        )
+        return documents
+
+    def _settle_rejections(self, rejected: Sequence[Rejection]) -> None:
+        """Stop if any rejected document's index says so, before quarantining any: the batch is
+        then redelivered whole, and a `skip` document in it must not be reported twice."""
+        stopping = [r for r in rejected if self._failures.resolve(r.id.index) is FailurePolicy.STOP]
+        if stopping:
+            first = stopping[0]
+            raise DocumentsRejected(len(stopping), f"{first.id.index}/{first.id.text}: {first.reason}")
+        for rejection in rejected:
+            logger.warning(
+                "quarantined %s/%s: %s", rejection.id.index, rejection.id.text, rejection.reason
+            )
+            self._observer.document_quarantined(
+                rejection.id.index, rejection.id.text, rejection.reason
+            )
+
+
+class _Feeder(threading.Thread):
+    """The capture thread: moves the stream into the queue, blocking while it is full."""
+
+    def __init__(self, changes: Iterator[Change], queue: Queue) -> None:
+        super().__init__(name="flusso-capture", daemon=True)
+        self._changes = changes
+        self._queue = queue
+        self.exhausted = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        put = self._queue.put
+        try:
+            for change in self._changes:
+                put(change)
+            self.exhausted = True
+        except QueueClosed:
+            pass  # the worker is stopping; what this thread held is redelivered
+        except BaseException as error:  # handed to the worker's thread, which raises it
+            self.error = error
+        finally:
+            self._queue.close()

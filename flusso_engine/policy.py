@@ -1,0 +1,51 @@
+"""Run configuration the engine takes: how changes are batched and what a rejected document does."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    """When the worker closes a batch: at `max_changes` changes, or `max_delay` seconds after the
+    first change of the batch arrived, whichever comes first.
+
+    One batch is one flush, so N changes cost ceil(N / max_changes) bulk round trips; the delay
+    bounds how long a lone change waits for company.
+    """
+
+    max_changes: int = 256
+    max_delay: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.max_changes < 1:
+            raise ValueError(f"BatchPolicy.max_changes must be at least 1, got {self.max_changes}")
+        if self.max_delay < 0:
+            raise ValueError(f"BatchPolicy.max_delay must not be negative, got {self.max_delay}")
+
+
+class FailurePolicy(enum.Enum):
+    """What a document the sink rejected does to the run.
+
+    STOP fails the run with the batch unconfirmed (it is redelivered after the fix); SKIP records
+    the document as quarantined and confirms the batch, so one poison document cannot halt sync.
+    """
+
+    STOP = "stop"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class FailurePolicies:
+    """The failure policy per index: an override if the index has one, else the default.
+
+    Governs item-level rejections only; a flush that fails as a whole always stops the run.
+    """
+
+    default: FailurePolicy = FailurePolicy.STOP
+    overrides: Mapping[str, FailurePolicy] = field(default_factory=dict)
+
+    def resolve(self, index: str) -> FailurePolicy:
+        return self.overrides.get(index, self.default)

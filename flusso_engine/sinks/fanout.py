@@ -1,0 +1,65 @@
+"""Fan-out: one engine writing to several sinks at once.
+
+Every call goes to every sink in order, and a flush fails if any sink's flush fails, so the batch
+is redelivered to all of them (idempotent: documents are keyed and rebuilt). Seeding is decided by
+the persistent sinks only: a sink that keeps nothing (stdout) always answers "unseeded", and
+letting it vote would re-run the backfill on every start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from flusso_engine.model import Document, FlushReport, IndexSpec
+from flusso_engine.sinks.protocol import Sink
+
+
+class FanOutSink:
+    """Several sinks behaving as one."""
+
+    def __init__(self, sinks: Sequence[Sink]) -> None:
+        if not sinks:
+            raise ValueError("FanOutSink needs at least one sink")
+        self._sinks = tuple(sinks)
+        self.persistent = any(sink.persistent for sink in self._sinks)
+
+    def ensure_index(self, index: IndexSpec) -> None:
+        for sink in self._sinks:
+            sink.ensure_index(index)
+
+    def is_seeded(self, index: str) -> bool:
+        """Seeded where it is kept: all persistent sinks agree, or all sinks if none persists."""
+        judges = [sink for sink in self._sinks if sink.persistent] or self._sinks
+        return all(sink.is_seeded(index) for sink in judges)
+
+    def mark_seeded(self, index: str) -> None:
+        for sink in self._sinks:
+            sink.mark_seeded(index)
+
+    def reindex(self, index: str) -> None:
+        for sink in self._sinks:
+            sink.reindex(index)
+
+    def write(self, documents: Iterable[Document]) -> None:
+        batch = documents if isinstance(documents, (list, tuple)) else list(documents)
+        for sink in self._sinks:
+            sink.write(batch)
+
+    def flush(self, caught_up: bool) -> FlushReport:
+        reports = [sink.flush(caught_up) for sink in self._sinks]
+        return FlushReport(
+            written=sum(report.written for report in reports),
+            deleted=sum(report.deleted for report in reports),
+            rejected=tuple(rejection for report in reports for rejection in report.rejected),
+        )
+
+    def close(self) -> None:
+        """Close every sink, then raise the first failure, so one bad sink leaks no other."""
+        failure: Exception | None = None
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure

@@ -1,0 +1,99 @@
+"""Flow control: back-pressure, batch closing by delay, and the caught-up signal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from flusso_engine.engine import Engine
+from flusso_engine.policy import BatchPolicy
+
+from tests.engine.fakes import (
+    Background,
+    InMemoryBuilder,
+    Journal,
+    RecordingObserver,
+    RecordingSink,
+    ScriptedCapture,
+    changes,
+)
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_back_pressure_blocks_the_capture_while_the_queue_is_full() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(*range(100)))
+    gate = threading.Event()
+    sink = RecordingSink(journal, flush_gate=gate)
+    engine = Engine(
+        capture,
+        InMemoryBuilder(journal),
+        sink,
+        queue_capacity=4,
+        batch=BatchPolicy(max_changes=2, max_delay=10.0),
+        skip_backfill=True,
+    )
+
+    run = Background(engine.run)
+    assert sink.in_flush.wait(5)
+    # Two changes in the held batch, four in the queue, one waiting in the capture's hand.
+    assert eventually(lambda: capture.pulled >= 7)
+    time.sleep(0.1)
+    assert capture.pulled == 7
+    gate.set()
+    run.join()
+
+    assert run.error is None
+    assert capture.confirmed_seqs == list(range(100))
+
+
+def test_max_delay_flushes_a_partial_batch() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(1, 2, 3), hold_open=True)
+    sink = RecordingSink(journal)
+    engine = Engine(
+        capture,
+        InMemoryBuilder(journal),
+        sink,
+        batch=BatchPolicy(max_changes=100, max_delay=0.05),
+        skip_backfill=True,
+    )
+
+    run = Background(engine.run)
+    confirmed_while_open = eventually(lambda: capture.confirmed_seqs == [0, 1, 2])
+    engine.stop()
+    run.join()
+
+    assert confirmed_while_open
+    assert sink.flushes[-1] is True
+
+
+def test_caught_up_is_reported_exactly_when_the_queue_drained() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(1, 2, 3, 4, 5))
+    observer = RecordingObserver()
+    # Hold the first batch until the whole stream is queued: a backlog is waiting behind it.
+    builder = InMemoryBuilder(journal, on_resolve=lambda: capture.exhausted.wait(5))
+    sink = RecordingSink(journal)
+
+    Engine(
+        capture,
+        builder,
+        sink,
+        batch=BatchPolicy(max_changes=2, max_delay=10.0),
+        observer=observer,
+        skip_backfill=True,
+    ).run()
+
+    assert sink.flushes == [False, False, True]
+    names = [name for name, _ in observer.events if name in ("batch_flushed", "caught_up")]
+    assert names == ["batch_flushed", "batch_flushed", "batch_flushed", "caught_up"]

@@ -1,0 +1,21 @@
+"""Batch policy: defaults of the reference, and nonsense refused at construction."""
+
+from __future__ import annotations
+
+import pytest
+
+from flusso_engine.policy import BatchPolicy
+
+
+def test_defaults_to_256_changes_or_50_milliseconds() -> None:
+    assert BatchPolicy() == BatchPolicy(max_changes=256, max_delay=0.05)
+
+
+def test_refuses_a_batch_of_fewer_than_one_change() -> None:
+    with pytest.raises(ValueError, match="max_changes"):
+        BatchPolicy(max_changes=0)
+
+
+def test_refuses_a_negative_delay() -> None:
+    with pytest.raises(ValueError, match="max_delay"):
+        BatchPolicy(max_delay=-1)
