@@ -4,11 +4,11 @@ from flusso_engine.schema.config import Config, Index, OpenSearchSink, PostgresS
 from flusso_engine.schema.content_hash import content_hash
 from flusso_engine.schema.errors import InvalidConfig, Problem
 from flusso_engine.schema.index_yaml import IndexSchema, parse_index_schema
-from flusso_engine.schema.loader import default_config_path, load_config
+from flusso_engine.schema.loader import default_config_path, load_config, load_indexes
 from flusso_engine.schema.mapping import MappingOptions, build_mapping
 
 __all__ = [
     "Config", "Index", "IndexSchema", "InvalidConfig", "MappingOptions", "OpenSearchSink",
     "PostgresSource", "Problem", "StdoutSink", "build_mapping", "content_hash", "default_config_path",
-    "load_config", "parse_index_schema",
+    "load_config", "load_indexes", "parse_index_schema",
 ]

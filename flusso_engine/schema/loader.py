@@ -36,14 +36,39 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
     """Read, validate and resolve a deployment; raises InvalidConfig listing every problem."""
     env = os.environ if environ is None else environ
     file = Path(path) if path is not None else default_config_path(env)
+    parsed, indexes = _parse(file)
+    return Config(
+        path=file,
+        source=PostgresSource(url=source_url(parsed.source, env, file), manage_publication=parsed.source.manage_publication),
+        sinks={name: _sink(name, sink, env, file) for name, sink in parsed.sinks.items()},
+        indexes=indexes,
+        on_error=parsed.on_error,
+        prefix=parsed.prefix,
+        server=parsed.server,
+    )
+
+
+def load_indexes(path: Path | str) -> tuple[Index, ...]:
+    """Every index of a deployment, validated like `load_config` but without resolving secrets.
+
+    For what only describes the indexes (a Dagster code location's assets): it must load where
+    the run's secrets are not set, since they are resolved only when a run starts.
+    """
+    return _parse(Path(path))[1]
+
+
+def _parse(file: Path) -> tuple[ConfigToml, tuple[Index, ...]]:
     raw = _read_toml(file)
     try:
         parsed = ConfigToml.model_validate(raw)
     except ValidationError as exc:
         raise from_validation_error(exc, file, raw, CONFIG_KEY_GUIDE) from None
     _reject_duplicate_indexes(parsed, file)
-    sinks = {name: _sink(name, sink, env, file) for name, sink in parsed.sinks.items()}
-    options = next((s.mapping_options for s in sinks.values() if isinstance(s, OpenSearchSink)), MappingOptions())
+    options = next(
+        (MappingOptions(text_analysis=s.text_analysis, auto_subfields=s.auto_subfields)
+         for s in parsed.sinks.values() if isinstance(s, OpenSearchSinkToml)),
+        MappingOptions(),
+    )
     indexes, problems = [], []
     for entry in parsed.index:
         try:
@@ -52,15 +77,7 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
             problems.extend(exc.problems)
     if problems:
         raise InvalidConfig(problems)
-    return Config(
-        path=file,
-        source=PostgresSource(url=source_url(parsed.source, env, file), manage_publication=parsed.source.manage_publication),
-        sinks=sinks,
-        indexes=tuple(indexes),
-        on_error=parsed.on_error,
-        prefix=parsed.prefix,
-        server=parsed.server,
-    )
+    return parsed, tuple(indexes)
 
 
 def _read_toml(file: Path) -> object:
