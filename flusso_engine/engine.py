@@ -58,10 +58,13 @@ class Engine:
             observer=self._observer,
         )
 
-    def run(self) -> None:
+    def run(self, *, live: bool = True) -> None:
         """Ensure every index, seed the unseeded ones, then follow live changes until `stop` is
         called or the capture ends. Raises the error that stopped the run; whatever was not
-        flushed stays unconfirmed and is redelivered by the next run. Closes the edges."""
+        flushed stays unconfirmed and is redelivered by the next run. Closes the edges.
+
+        `live=False` ends after the backfill: a seeding job (a Dagster materialization) that
+        leaves following the stream to the live run."""
         self._observer.started()
         try:
             indexes = self._builder.indexes()
@@ -72,7 +75,7 @@ class Engine:
                 logger.info("backfill skipped on request")
             else:
                 self._backfill(indexes)
-            if not self._pipeline.stopping:
+            if live and not self._pipeline.stopping:
                 self._observer.live_started()
                 self._pipeline.pump(self._capture.live())
         except BaseException as error:

@@ -19,6 +19,9 @@ class BatchStats:
     documents: Mapping[str, int]
     build_seconds: float
     flush_seconds: float
+    #: Commit time (epoch seconds) of the newest change in the batch, when the source gives one:
+    #: flush time minus this is the end-to-end latency of the batch.
+    newest_commit: float | None = None
 
     @property
     def total_documents(self) -> int:

@@ -135,8 +135,12 @@ class Pipeline:
         if report.rejected:
             self._settle_rejections(report.rejected)
         self._capture.confirm(acks)
+        commit_times = [change.commit_time for change in batch if change.commit_time is not None]
         self._observer.batch_flushed(
-            BatchStats(len(batch), documents, assembled - started, flushed - assembled)
+            BatchStats(
+                len(batch), documents, assembled - started, flushed - assembled,
+                max(commit_times) if commit_times else None,
+            )
         )
         return documents
 

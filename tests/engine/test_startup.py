@@ -103,3 +103,14 @@ def test_backfill_is_caught_up_only_at_its_end_then_live_follows() -> None:
     assert observer.named("backfill_progress")[-1] == ({"users": 3},)
     names = [name for name, _ in observer.events]
     assert names.index("index_seeded") < names.index("live_started")
+
+
+def test_a_seeding_run_ends_after_the_backfill_without_following_live() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(9), snapshot={USERS: snapshot_rows(1)}, hold_open=True)
+
+    Engine(capture, InMemoryBuilder(journal), RecordingSink(journal)).run(live=False)
+
+    assert journal.entries("write") == ["write users 1"]
+    assert journal.entries("mark_seeded") == ["mark_seeded users"]
+    assert capture.pulled == 0
