@@ -1,0 +1,215 @@
+"""Bulk writes: pre-serialized NDJSON, grouped into capped requests, classified item by item.
+
+A document body arrives as JSON bytes and goes into the request as-is; only the action line is
+built here. Every action carries the document's source position as an external version
+(`external_gte`), so whichever of two writes of one document lands last, the one built from the
+newer state stands. That is also what makes it safe to keep several requests in flight (see
+stream.py): requests may land in any order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+import orjson
+from opensearchpy.connection import Connection
+from opensearchpy.exceptions import ConnectionError as TransportConnectionError
+from opensearchpy.exceptions import TransportError
+
+from flusso_engine.errors import FlushError
+from flusso_engine.model import Document, Rejection
+from flusso_engine.sinks.opensearch.retry import TRANSIENT_STATUSES, Backoff, describe, retry_after_secs
+
+#: Only what classification needs comes back, so a 1000-item response stays a few kilobytes.
+FILTER_PATH = "errors,items.*.status,items.*.error,items.*._id"
+NDJSON = {"content-type": "application/x-ndjson"}
+
+#: Item statuses that mean "the node was busy": the item is sent again after a pause.
+RETRY_ITEM_STATUSES = frozenset({429, 503})
+
+#: Item errors that concern the whole index, not the document: the flush fails instead of
+#: quarantining documents that did nothing wrong.
+INDEX_FAILURES = frozenset({"index_closed_exception", "index_not_found_exception", "cluster_block_exception"})
+
+
+#: OpenSearch refuses a longer `_id` for the whole request, so such a document is refused here.
+MAX_ID_BYTES = 512
+
+
+def id_too_long(document: Document) -> Rejection | None:
+    """A rejection for a document whose id OpenSearch would refuse, so it cannot poison a batch."""
+    text = document.id.text
+    if len(text) * 4 <= MAX_ID_BYTES:  # no UTF-8 character takes more than 4 bytes
+        return None
+    size = len(text.encode())
+    if size <= MAX_ID_BYTES:
+        return None
+    return Rejection(document.id, 400, f"document id is {size} bytes; OpenSearch allows at most {MAX_ID_BYTES}")
+
+
+#: One bulk operation on one physical index: the document and its NDJSON (the action line and,
+#: for an upsert, the body). A bare tuple because one is made per document per target per flush,
+#: and a tuple is the cheapest record Python makes; the document tells a delete from an upsert.
+Action = tuple[Document, bytes]
+
+_VERSION = b',"version":'
+_VERSION_TYPE = b',"version_type":"external_gte"}}\n'
+
+
+@functools.lru_cache(maxsize=256)
+def _heads(index: str) -> tuple[bytes, bytes]:
+    """The constant start of the index and the delete action lines for one physical index."""
+    quoted = orjson.dumps(index)
+    return b'{"index":{"_index":%s,"_id":' % quoted, b'{"delete":{"_index":%s,"_id":' % quoted
+
+
+def encode(document: Document, index: str) -> Action:
+    """The action line (and, for an upsert, the body) for `document` in physical index `index`.
+
+    Built by joining bytes: measurably cheaper than %-formatting, and this runs once per
+    document per target on the client's share of a CPU the node also needs.
+    """
+    index_head, delete_head = _heads(index)
+    quoted_id = orjson.dumps(document.id.text)
+    version = str(document.version).encode()
+    body = document.body
+    if body is None:
+        return document, b"".join((delete_head, quoted_id, _VERSION, version, _VERSION_TYPE))
+    if b"\n" in body:  # a json column kept its line breaks; NDJSON needs the body on one line
+        body = orjson.dumps(orjson.loads(body))
+    return document, b"".join((index_head, quoted_id, _VERSION, version, _VERSION_TYPE, body, b"\n"))
+
+
+class Chunker:
+    """Groups actions into requests of at most `max_docs` actions and `max_bytes` bytes.
+
+    An action bigger than `max_bytes` on its own goes alone rather than failing the flush: the
+    node, not the client, decides whether it is too big (its answer becomes a rejection).
+    """
+
+    def __init__(self, max_docs: int, max_bytes: int) -> None:
+        self._max_docs = max_docs
+        self._max_bytes = max_bytes
+        self._current: list[Action] = []
+        self._size = 0
+
+    def add(self, action: Action) -> list[Action] | None:
+        """Take `action`; return the previous request's actions if this one did not fit in it."""
+        length = len(action[1])
+        full = None
+        if self._current and (len(self._current) >= self._max_docs or self._size + length > self._max_bytes):
+            full = self.take()
+        self._current.append(action)
+        self._size += length
+        return full
+
+    def take(self) -> list[Action]:
+        """The actions gathered so far (possibly none), starting a new request."""
+        current, self._current, self._size = self._current, [], 0
+        return current
+
+
+def plan_chunks(actions: Iterable[Action], max_docs: int, max_bytes: int) -> Iterator[list[Action]]:
+    """Every request `Chunker` makes of `actions`, in order."""
+    chunker = Chunker(max_docs, max_bytes)
+    for action in actions:
+        full = chunker.add(action)
+        if full:
+            yield full
+    rest = chunker.take()
+    if rest:
+        yield rest
+
+
+#: A refused document with the reason; the document says whether it was an upsert or a delete.
+Refusal = tuple[Document, Rejection]
+
+
+class BulkWriter:
+    """Sends one request's actions and classifies the answer, retrying what is worth retrying.
+
+    Thread-safe: the connection's pool hands each concurrent request its own keep-alive socket.
+    """
+
+    def __init__(self, connection: Connection, *, backoff: Backoff, timeout_secs: float, pipeline: str | None = None) -> None:
+        self._connection = connection
+        self._backoff = backoff
+        self._timeout = timeout_secs
+        self._params = {"filter_path": FILTER_PATH} | ({"pipeline": pipeline} if pipeline else {})
+
+    def deliver(self, chunk: list[Action]) -> list[Refusal]:
+        """One request to the end: busy items are sent again until they land or retries run out."""
+        rejections: list[Refusal] = []
+        pending = chunk
+        for attempt in range(self._backoff.max_retries + 1):
+            response = self._post(b"".join([payload for _, payload in pending]))
+            if not response.get("errors"):
+                return rejections
+            busy: list[Action] = []
+            for (document, payload), item in zip(pending, response["items"], strict=True):
+                result = next(iter(item.values()))
+                verdict = classify(document, result)
+                if verdict == "busy":
+                    busy.append((document, payload))
+                elif verdict == "rejected":
+                    rejections.append((document, Rejection(document.id, result["status"], _reason(result))))
+            if not busy:
+                return rejections
+            pending = busy
+            if attempt < self._backoff.max_retries:
+                self._backoff.sleep(attempt)
+        raise FlushError(
+            f"OpenSearch stayed busy: {len(pending)} document(s) still refused with 429/503 after "
+            f"{self._backoff.max_retries} retries"
+        )
+
+    def _post(self, body: bytes) -> dict[str, Any]:
+        """POST one bulk body, retrying whole-request transient failures; FlushError otherwise."""
+        attempt = 0
+        while True:
+            retry_after = None
+            try:
+                status, headers, raw = self._connection.perform_request(
+                    "POST", "/_bulk", params=self._params, body=body, timeout=self._timeout,
+                    ignore=TRANSIENT_STATUSES, headers=NDJSON,
+                )
+            except TransportConnectionError as error:
+                failure = describe(error)
+            except TransportError as error:
+                raise FlushError(f"OpenSearch refused a bulk request: {describe(error)}") from error
+            else:
+                if status not in TRANSIENT_STATUSES:
+                    return orjson.loads(raw)
+                failure, retry_after = f"HTTP {status}", retry_after_secs(headers.get("retry-after"))
+            if attempt >= self._backoff.max_retries:
+                raise FlushError(f"bulk request failed after {attempt + 1} attempt(s): {failure}")
+            self._backoff.sleep(attempt, retry_after)
+            attempt += 1
+
+
+def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy", "rejected"]:
+    """"ok", "busy" or "rejected" for one item; raises FlushError for an index-wide failure."""
+    status = result["status"]
+    if status < 300:
+        return "ok"
+    error_type = (result.get("error") or {}).get("type", "")
+    if error_type in INDEX_FAILURES:
+        raise FlushError(f"OpenSearch cannot write to its index: {_reason(result)}")
+    if status in RETRY_ITEM_STATUSES:
+        return "busy"
+    if document.body is None and status == 404:
+        return "ok"  # already gone: the delete's goal holds
+    if status == 409 and error_type == "version_conflict_engine_exception":
+        return "ok"  # a newer version stands: this write was stale, and losing is its purpose
+    return "rejected"
+
+
+def _reason(result: dict[str, Any]) -> str:
+    error = result.get("error")
+    if not error:
+        return f"rejected with status {result['status']}"
+    reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    cause = error.get("caused_by")
+    return f"{reason} (caused by {cause.get('type')}: {cause.get('reason')})" if cause else reason

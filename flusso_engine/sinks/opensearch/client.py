@@ -1,0 +1,60 @@
+"""Connection settings and the opensearch-py client built from them.
+
+The settings are plain values so that the CLI, the Dagster resource and the tests can all build
+them without knowing opensearch-py; the password is kept out of repr so it never reaches a log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from opensearchpy import OpenSearch
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSearchSettings:
+    """Where OpenSearch is and how the sink talks to it."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls_verify: bool = True
+    #: Documents per bulk request, and bytes per bulk request; whichever is reached first.
+    batch_size: int = 1000
+    max_bytes: int = 10 * 1024 * 1024
+    timeout_secs: float = 30.0
+    #: Retries of a transient failure (connection, 429, 502-504) before a flush fails.
+    max_retries: int = 3
+    pipeline: str | None = None
+    number_of_shards: int = 1
+    number_of_replicas: int = 1
+    refresh_interval: str = "10s"
+    #: Bulk requests in flight at once; more than one keeps the node's write threads busy while
+    #: the client serializes and parses (see bench/opensearch_sink.py for the measurement).
+    concurrency: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_bytes", "concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"OpenSearchSettings.{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_retries < 0:
+            raise ValueError(f"OpenSearchSettings.max_retries must not be negative, got {self.max_retries}")
+
+
+def connect(settings: OpenSearchSettings) -> OpenSearch:
+    """A client whose connection pool holds one keep-alive connection per concurrent request.
+
+    The transport's own retries are off: the sink retries itself, with jittered backoff and
+    Retry-After, and knows which failures are worth retrying.
+    """
+    auth = (settings.username, settings.password or "") if settings.username else None
+    return OpenSearch(
+        hosts=[settings.url],
+        http_auth=auth,
+        verify_certs=settings.tls_verify,
+        ssl_show_warn=settings.tls_verify,
+        timeout=settings.timeout_secs,
+        max_retries=0,
+        retry_on_timeout=False,
+        pool_maxsize=settings.concurrency + 2,
+    )

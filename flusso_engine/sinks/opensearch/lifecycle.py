@@ -1,0 +1,194 @@
+"""Generations of a logical index: create, build, promote, drop, without a read gap.
+
+Reads only ever see a seeded generation once one exists: a schema change or a reindex builds a
+new generation while the aliases stay on the serving one, and promotion moves both aliases in
+one atomic `_aliases` call before the superseded generations are deleted. Only a brand-new
+logical index, with nothing to serve yet, gets its aliases at once (an empty result beats a 404).
+A generation being built is tuned for bulk loading (no refresh, no replicas) until promoted.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError, RequestError
+
+from flusso_engine.errors import SinkError
+from flusso_engine.model import IndexSpec
+from flusso_engine.sinks.opensearch.client import OpenSearchSettings
+from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
+from flusso_engine.sinks.opensearch.names import Generation, Names
+from flusso_engine.sinks.opensearch.retry import Backoff, call_with_retries
+
+
+def content_hash(spec: IndexSpec) -> str:
+    """The spec's content hash, or one of its mapping when the builder gave none."""
+    if spec.content_hash:
+        return spec.content_hash.lower()
+    return hashlib.sha256(orjson.dumps(spec.mapping, option=orjson.OPT_SORT_KEYS)).hexdigest()[:8]
+
+
+def index_body(mapping: dict[str, Any], settings: OpenSearchSettings) -> dict[str, Any]:
+    """The create-index body for a generation about to be seeded.
+
+    `mapping` is either a full body (`settings` and/or `mappings`) or just the mappings. Shards
+    come from the deployment; refresh and replicas start at their bulk-loading values.
+    """
+    body = copy.deepcopy(mapping) if {"settings", "mappings"} & mapping.keys() else {"mappings": copy.deepcopy(mapping)}
+    index_settings = body.setdefault("settings", {})
+    overrides = {"number_of_shards": settings.number_of_shards, "number_of_replicas": 0, "refresh_interval": "-1"}
+    for key in overrides:  # one spelling per setting, or OpenSearch refuses the duplicate
+        index_settings.pop(key, None)
+        index_settings.pop(f"index.{key}", None)
+    index_settings.setdefault("index", {}).update(overrides)
+    return body
+
+
+class Lifecycle:
+    """The index-level operations of the sink; each step is idempotent, so a crash between two
+    of them is repaired by running the same operation again on the next start."""
+
+    def __init__(self, client: OpenSearch, names: Names, meta: MetaStore, settings: OpenSearchSettings, backoff: Backoff) -> None:
+        self._client = client
+        self._names = names
+        self._meta = meta
+        self._settings = settings
+        self._backoff = backoff
+
+    def ensure(self, spec: IndexSpec) -> IndexState:
+        """Bring `spec.name` to a state where the spec's schema is served or being built."""
+        name, wanted = spec.name, content_hash(spec)
+        before = self._meta.load(name) or IndexState()
+        state = before
+        if state.building is not None and state.building.hash != wanted:
+            self._delete(self._names.physical(name, state.building))  # a build of a schema now gone
+            state = replace(state, building=None, checkpoint=None)
+        if state.serving is not None and not self._exists(self._names.physical(name, state.serving)):
+            state = replace(state, serving=None)  # deleted behind our back: rebuild it
+        if state.building is None and (state.serving is None or state.serving.hash != wanted):
+            state = state.start_building(wanted, self._next_number(name, state))
+        if state != before:
+            self._meta.save(name, state)
+        if state.building is not None:
+            self._create(self._names.physical(name, state.building), spec.mapping)
+        self._point_aliases(name, state.serving or state.building)
+        return state
+
+    def reindex(self, name: str, spec: IndexSpec | None) -> IndexState:
+        """Start a new generation of the serving schema; a build already under way is kept.
+
+        Without the spec (a sink that never ensured this index) only the state is recorded: the
+        next `ensure` creates the index, as it does for any build whose index is missing.
+        """
+        state = self._meta.load(name)
+        if state is None or state.serving is None:
+            raise SinkError(f"cannot reindex {name!r}: it was never created and seeded here (prefix {self._names.prefix!r})")
+        if state.building is None:
+            state = state.start_building(state.serving.hash, self._next_number(name, state))
+            self._meta.save(name, state)
+        if spec is not None and state.building is not None:
+            self._create(self._names.physical(name, state.building), spec.mapping)
+        return state
+
+    def promote(self, name: str) -> IndexState:
+        """Make the generation being built the serving one, and drop every other generation."""
+        state = self._meta.load(name)
+        if state is None:
+            raise SinkError(f"cannot mark {name!r} seeded: it was never created (prefix {self._names.prefix!r})")
+        if state.building is None:
+            return state
+        built = self._names.physical(name, state.building)
+        self._call(
+            lambda: self._client.indices.put_settings(index=built, body={"index": {
+                "refresh_interval": self._settings.refresh_interval,
+                "number_of_replicas": self._settings.number_of_replicas,
+            }}),
+            f"restoring the settings of {built}",
+        )
+        self.refresh([built])
+        self._point_aliases(name, state.building)
+        superseded = [index for index in self._generations(name) if index != built]
+        if superseded:
+            self._call(
+                lambda: self._client.indices.delete(index=",".join(superseded), ignore_unavailable=True),
+                f"deleting superseded generations of {name!r}",
+            )
+        state = replace(state, serving=state.building, building=None, checkpoint=None)
+        self._meta.save(name, state)
+        return state
+
+    def refresh(self, indexes: list[str]) -> None:
+        self._call(
+            lambda: self._client.indices.refresh(index=",".join(indexes), ignore_unavailable=True),
+            f"refreshing {', '.join(indexes)}",
+        )
+
+    def _point_aliases(self, name: str, generation: Generation | None) -> None:
+        """Both read aliases onto `generation` and off any other generation, in one atomic step."""
+        if generation is None:
+            return
+        target = self._names.physical(name, generation)
+        aliases = {self._names.convenience_alias(name), self._names.hash_alias(name, generation.hash)}
+        held = self._generations(name)
+        removes = [
+            {"remove": {"index": index, "alias": alias}}
+            for index, index_aliases in held.items() if index != target
+            for alias in sorted(index_aliases & aliases)
+        ]
+        if not removes and aliases <= held.get(target, set()):
+            return
+        adds = [{"add": {"index": target, "alias": alias}} for alias in sorted(aliases)]
+        self._call(lambda: self._client.indices.update_aliases(body={"actions": removes + adds}), f"moving the aliases of {name!r}")
+
+    def _generations(self, name: str) -> dict[str, set[str]]:
+        """Every physical generation of `name` under this prefix (open or closed), with its aliases."""
+        found = self._call(
+            lambda: self._client.indices.get_alias(index=self._names.pattern(name), expand_wildcards="all"),
+            f"listing the generations of {name!r}",
+            missing={},
+        )
+        return {
+            index: set(entry.get("aliases", {}))
+            for index, entry in found.items() if self._names.parse(name, index) is not None
+        }
+
+    def _next_number(self, name: str, state: IndexState) -> int:
+        """One more than any number ever used: recorded in the meta, or still present as an index."""
+        parsed = (self._names.parse(name, index) for index in self._generations(name))
+        return max([state.last_generation, *(generation.number for generation in parsed if generation)]) + 1
+
+    def _create(self, index: str, mapping: dict[str, Any]) -> None:
+        body = index_body(mapping, self._settings)
+
+        def create() -> None:
+            try:
+                self._client.indices.create(index=index, body=body)
+            except RequestError as error:
+                if error.error != "resource_already_exists_exception":
+                    raise
+
+        self._call(create, f"creating index {index}")
+
+    def _exists(self, index: str) -> bool:
+        return bool(self._call(lambda: self._client.indices.exists(index=index), f"checking index {index}"))
+
+    def _delete(self, index: str) -> None:
+        self._call(lambda: self._client.indices.delete(index=index, ignore_unavailable=True), f"deleting {index}")
+
+    def _call(self, call: Callable[[], Any], what: str, missing: Any = None) -> Any:
+        """An administrative call with retries; `missing` stands in for a 404 when given."""
+        def guarded() -> Any:
+            try:
+                return call()
+            except NotFoundError:
+                if missing is None:
+                    raise
+                return missing
+
+        return call_with_retries(guarded, self._backoff, what)
