@@ -1,0 +1,224 @@
+"""The one statement per index that assembles whole documents inside Postgres.
+
+Every relation is a correlated subquery that yields JSON (`json_build_object`, `json_agg`), so a
+chunk of keys costs one round trip and documents leave the server as finished JSON text. Values
+are shaped here the way OpenSearch reads them (base64 binary, numbers for decimals), because
+the body is never touched again in Python.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from psycopg import sql
+
+from flusso_engine.documents.catalog import TableInfo
+from flusso_engine.documents.conditions import (
+    all_of, column, filter_condition, key_in, soft_deleted, text_literal,
+)
+from flusso_engine.documents.plan import IndexPlan, LinkKind, Path, Relation
+from flusso_engine.documents.sqltext import literal, name
+from flusso_engine.model import RowKey
+from flusso_engine.schema.fields import (
+    AvgField, BelongsToField, ColumnSourced, ConstantField, CountField, CustomField, FieldBase, GeoField,
+    HasOneField, IdsField, JoinField, MapField, ObjectField, ScalarField, ValueAggregate,
+)
+
+#: Postgres functions take at most 100 arguments: 50 key/value pairs per object call.
+_MAX_PAIRS = 50
+_ROOT = "r0"
+_EMPTY_ARRAY = sql.SQL("'[]'::json")
+
+
+#: Integer key types whose dense chunks (a backfill walking the key order) read as one range.
+_INTEGER_KEYS = frozenset({"smallint", "integer", "bigint"})
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentQuery:
+    """An index's document statements; each returns rows of (key column texts..., document).
+
+    Keys are read back as `column::text`, the canonical form callers pass in, so rows map back
+    to the requested keys by equality. A chunk of integer keys with few gaps is read as a key
+    range: an index range scan is markedly cheaper than one index probe per key.
+    """
+
+    by_keys: sql.Composable
+    by_range: sql.Composable | None
+    key_width: int
+
+    def statement_for(self, keys: Sequence[RowKey]) -> tuple[sql.Composable, list[object]]:
+        if self.by_range is not None:
+            span = _dense_span(keys)
+            if span is not None:
+                return self.by_range, list(span)
+        return self.by_keys, [[key[i] for key in keys] for i in range(self.key_width)]
+
+
+def _dense_span(keys: Sequence[RowKey]) -> tuple[int, int] | None:
+    """(low, high) when the integer keys fill at least half of the range they span."""
+    try:
+        values = [int(key[0]) for key in keys]
+    except ValueError:
+        return None
+    low, high = min(values), max(values)
+    return (low, high) if high - low < 2 * len(values) else None
+
+
+def document_query(plan: IndexPlan) -> DocumentQuery:
+    root, key = plan.root, plan.root_key
+    assembler = _Assembler(plan)
+    key_texts = sql.SQL(", ").join(sql.SQL("CAST({} AS text)").format(column(_ROOT, c)) for c in key)
+    document = assembler.object(plan.schema.fields, _ROOT, root, ())
+    conditions = assembler.root_conditions()
+
+    def select(selection: sql.Composable) -> sql.Composable:
+        return sql.SQL("SELECT {}, {} FROM {} AS {} WHERE {} AND {}").format(
+            key_texts, document, name(root.ref.schema, root.ref.name), name(_ROOT), selection, conditions,
+        )
+
+    by_range = None
+    if len(key) == 1 and root.type_of(key[0], "key") in _INTEGER_KEYS:
+        by_range = select(sql.SQL("{} BETWEEN %s AND %s").format(column(_ROOT, key[0])))
+    return DocumentQuery(select(key_in(_ROOT, key, root)), by_range, len(key))
+
+
+class _Assembler:
+    """Renders the document expression; allocates one alias per related table it reads."""
+
+    def __init__(self, plan: IndexPlan) -> None:
+        self._plan = plan
+        self._aliases = itertools.count(1)
+        self._where = f"index {plan.name!r}"
+        #: The alias of the row each nested relation correlates with, innermost last.
+        self._parents = [_ROOT]
+
+    def root_conditions(self) -> sql.Composable:
+        """Soft delete and root filters: a root row they reject has no document (a tombstone)."""
+        schema, root = self._plan.schema, self._plan.root
+        conditions = [filter_condition(f, _ROOT, root, self._where) for f in schema.filters]
+        marker = schema.soft_delete_column
+        if marker is not None and schema.soft_delete is not None:
+            when = [filter_condition(f, _ROOT, root, self._where) for f in schema.soft_delete.when]
+            conditions.append(sql.SQL("NOT ({})").format(soft_deleted(_ROOT, marker, root, when)))
+        return all_of(conditions)
+
+    def object(self, fields: Sequence[FieldBase], alias: str, table: TableInfo, at: Path) -> sql.Composable:
+        pairs = [
+            sql.SQL("{}, {}").format(literal(field.name), self._value(field, alias, table, (*at, field.name)))
+            for field in fields
+        ]
+        if len(pairs) <= _MAX_PAIRS:
+            return sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs))
+        chunks = [
+            sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + _MAX_PAIRS]))
+            for i in range(0, len(pairs), _MAX_PAIRS)
+        ]
+        return sql.SQL("({})::json").format(sql.SQL(" || ").join(chunks))
+
+    def _value(self, field: FieldBase, alias: str, table: TableInfo, path: Path) -> sql.Composable:
+        if isinstance(field, ObjectField):
+            return self.object(field.fields, alias, table, path)
+        if isinstance(field, ConstantField):
+            return sql.SQL("CAST({} AS json)").format(literal(orjson.dumps(field.value).decode()))
+        if isinstance(field, GeoField) and field.lat is not None and field.lon is not None:
+            lat, lon = column(alias, field.lat), column(alias, field.lon)
+            return sql.SQL("CASE WHEN {lat} IS NULL OR {lon} IS NULL THEN NULL "
+                           "ELSE json_build_object('lat', {lat}, 'lon', {lon}) END").format(lat=lat, lon=lon)
+        if isinstance(field, (JoinField, CountField, AvgField, ValueAggregate, IdsField)):
+            return self._relation(self._plan.relation(path))
+        assert isinstance(field, ColumnSourced)
+        return self._column_value(field, alias, table, path)
+
+    def _column_value(self, field: ColumnSourced, alias: str, table: TableInfo, path: Path) -> sql.Composable:
+        sql_type = table.type_of(field.column, f"{self._where} field {'.'.join(path)!r}")
+        value: sql.Composable = column(alias, field.column)
+        if isinstance(field, ScalarField):
+            for transform in field.transforms:
+                function = "lower" if transform == "lowercase" else "trim"
+                value = sql.SQL("{}(CAST({} AS text))").format(sql.SQL(function), value)
+        if isinstance(field, (ScalarField, CustomField)) and field.default is not None:
+            value = sql.SQL("coalesce({}, {})").format(value, text_literal(field.default))
+        if isinstance(field, (CustomField, MapField, GeoField)):
+            return value
+        if field.kind == "binary":
+            return sql.SQL("translate(encode({}, 'base64'), chr(10), '')").format(value)
+        if field.kind == "decimal" and not sql_type.startswith("numeric"):
+            return sql.SQL("CAST({} AS numeric)").format(value)  # money prints as text otherwise
+        return value
+
+    def _relation(self, relation: Relation) -> sql.Composable:
+        alias = f"r{next(self._aliases)}"
+        parent_alias = self._parents[-1]
+        field = relation.field
+        where = all_of([
+            self._correlation(relation, alias, parent_alias),
+            *(filter_condition(f, alias, relation.table, self._where) for f in relation.filters),
+        ])
+        source = sql.SQL("{} AS {}").format(name(relation.table.ref.schema, relation.table.ref.name), name(alias))
+        self._parents.append(alias)
+        try:
+            if isinstance(field, JoinField):
+                body = self.object(field.fields, alias, relation.table, relation.path)
+                return self._join(relation, body, source, alias, where)
+            return self._aggregate(relation, source, alias, where)
+        finally:
+            self._parents.pop()
+
+    def _correlation(self, relation: Relation, alias: str, parent_alias: str) -> sql.Composable:
+        link = relation.link
+        if link.kind is not LinkKind.THROUGH:
+            return sql.SQL("{} = {}").format(column(alias, link.column), column(parent_alias, link.parent_column))
+        assert link.junction is not None
+        junction = f"{alias}_j"
+        return sql.SQL("{} IN (SELECT {} FROM {} AS {} WHERE {} = {})").format(
+            column(alias, link.column), column(junction, link.right_key),
+            name(link.junction.ref.schema, link.junction.ref.name), name(junction),
+            column(junction, link.left_key), column(parent_alias, link.parent_column),
+        )
+
+    def _join(self, relation: Relation, body: sql.Composable, source: sql.Composable, alias: str,
+              where: sql.Composable) -> sql.Composable:
+        field = relation.field
+        order = self._order(relation, alias)
+        if isinstance(field, (BelongsToField, HasOneField)):
+            return sql.SQL("(SELECT {} FROM {} WHERE {}{} LIMIT 1)").format(body, source, where, order)
+        limit = getattr(field, "limit", None)
+        if limit is not None:
+            source = sql.SQL("(SELECT * FROM {} WHERE {}{} LIMIT {}) AS {}").format(
+                source, where, order, literal(limit), name(alias))
+            where = sql.SQL("TRUE")
+        aggregate = sql.SQL("coalesce(json_agg({}{}), {})").format(body, order, _EMPTY_ARRAY)
+        return sql.SQL("(SELECT {} FROM {} WHERE {})").format(aggregate, source, where)
+
+    def _order(self, relation: Relation, alias: str) -> sql.Composable:
+        """The declared order, else the related key: arrays come out the same on every build."""
+        field = relation.field
+        if isinstance(field, BelongsToField):
+            return sql.SQL("")
+        declared = [(o.column, o.direction) for o in getattr(field, "order_by", ())]
+        order = declared or ([(relation.key, "asc")] if relation.key else [])
+        if not order:
+            return sql.SQL("")
+        return sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(
+            sql.SQL("{} {}").format(column(alias, c), sql.SQL("DESC" if d == "desc" else "ASC")) for c, d in order
+        ))
+
+    def _aggregate(self, relation: Relation, source: sql.Composable, alias: str,
+                   where: sql.Composable) -> sql.Composable:
+        field = relation.field
+        if isinstance(field, CountField):
+            value: sql.Composable = sql.SQL("count(*)")
+        elif isinstance(field, IdsField):
+            assert relation.key is not None
+            key = column(alias, relation.key)
+            value = sql.SQL("coalesce(json_agg({} ORDER BY {}), {})").format(key, key, _EMPTY_ARRAY)
+        elif isinstance(field, AvgField):
+            value = sql.SQL("CAST(avg({}) AS double precision)").format(column(alias, field.column))
+        else:
+            assert isinstance(field, ValueAggregate)
+            value = sql.SQL("{}({})").format(sql.SQL(field.kind), column(alias, field.column))
+        return sql.SQL("(SELECT {} FROM {} WHERE {})").format(value, source, where)

@@ -1,0 +1,77 @@
+"""The DocumentBuilder over Postgres: resolve by reverse lookups, build by server-side assembly."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from flusso_engine.documents.assemble import DocumentQuery, document_query
+from flusso_engine.documents.catalog import Catalog
+from flusso_engine.documents.plan import compile_plan, table_refs
+from flusso_engine.documents.resolve import Resolver
+from flusso_engine.documents.source import SourceConnection
+from flusso_engine.model import Change, DocId, Document, IndexSpec, Lsn, RowKey
+from flusso_engine.schema.index_yaml import IndexSchema
+
+#: Keys per document statement: large enough to amortise the round trip, small enough that a
+#: chunk's documents stay a few MB in memory.
+CHUNK_SIZE = 1000
+
+
+class PostgresDocumentBuilder:
+    """Builds the documents of the given indexes from one Postgres database.
+
+    The schemas are compiled against the catalog once, here, so a table or column the database
+    lacks fails at start-up. Not thread-safe; the engine has one worker.
+    """
+
+    def __init__(self, conninfo: str, indexes: Mapping[str, tuple[IndexSchema, IndexSpec]]) -> None:
+        self._source = SourceConnection(conninfo)
+        try:
+            catalog = Catalog.load(self._source, {ref for schema, _ in indexes.values() for ref in table_refs(schema)})
+            plans = {name: compile_plan(name, schema, catalog) for name, (schema, _) in indexes.items()}
+        except BaseException:
+            self._source.close()
+            raise
+        self._specs = [spec for _, spec in indexes.values()]
+        self._queries: dict[str, DocumentQuery] = {name: document_query(plan) for name, plan in plans.items()}
+        self._resolver = Resolver(self._source, plans)
+
+    def indexes(self) -> Sequence[IndexSpec]:
+        return self._specs
+
+    def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
+        return self._resolver.resolve(changes)
+
+    def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
+        query = self._queries[index]
+        wanted = list(keys)
+        documents: list[Document] = []
+        with _no_collector_pauses():
+            for start in range(0, len(wanted), CHUNK_SIZE):
+                chunk = wanted[start:start + CHUNK_SIZE]
+                statement, params = query.statement_for(chunk)
+                bodies = {row[:-1]: row[-1] for row in self._source.rows(statement, params, binary=True)}
+                documents.extend(Document(DocId(index, key), bodies.get(key), version) for key in chunk)
+        return documents
+
+    def close(self) -> None:
+        self._source.close()
+
+
+@contextmanager
+def _no_collector_pauses() -> Iterator[None]:
+    """Keep the cyclic garbage collector out of a build.
+
+    A build allocates hundreds of thousands of small acyclic objects (rows, bytes, Documents),
+    which triggers collections that scan every live object: about 12 % of build time measured.
+    Nothing a build allocates forms a cycle, so pausing the collector leaves no garbage behind.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

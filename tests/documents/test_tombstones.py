@@ -1,0 +1,80 @@
+"""A document exists only while its root row exists and passes the soft delete and root filters."""
+
+from __future__ import annotations
+
+import psycopg
+
+from flusso_engine.model import DocId, Document
+from tests.documents.store import Builder, body, users_schema
+
+ID_ONLY = "  - integer: id\n    required: true\n"
+
+
+def test_a_missing_root_row_builds_a_tombstone(store: psycopg.Connection, builder: Builder) -> None:
+    assert body(builder(users=users_schema(ID_ONLY)), "users", "999") is None
+
+
+def test_every_requested_key_gets_one_document_with_the_given_version(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY))
+    documents = b.build("users", [("2",), ("999",), ("1",)], version=42)
+    assert [(d.id, d.is_tombstone, d.version) for d in documents] == [
+        (DocId("users", ("2",)), False, 42), (DocId("users", ("999",)), True, 42), (DocId("users", ("1",)), False, 42),
+    ]
+
+
+def test_keys_are_built_in_chunks_beyond_the_chunk_size(store: psycopg.Connection, builder: Builder) -> None:
+    store.execute("INSERT INTO users (id) SELECT g FROM generate_series(100, 2599) AS g")
+    b = builder(users=users_schema(ID_ONLY))
+    documents = b.build("users", [(str(k),) for k in range(100, 2600)], version=1)
+    assert all(d.body == f'{{"id" : {d.id.key[0]}}}'.encode() for d in documents)
+
+
+def test_a_soft_deleted_row_builds_a_tombstone(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY, extra="soft_delete: {column: archived}\n"))
+    assert body(b, "users", "2") is None
+    assert body(b, "users", "1") == {"id": 1}
+
+
+def test_any_set_non_boolean_marker_soft_deletes(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY, extra="soft_delete: {column: deleted_at}\n"))
+    assert body(b, "users", "4") is None
+    assert body(b, "users", "1") == {"id": 1}
+
+
+def test_soft_delete_when_limits_it_to_matching_rows(store: psycopg.Connection, builder: Builder) -> None:
+    extra = "soft_delete:\n  column: archived\n  when:\n    - {column: status, op: eq, value: banned}\n"
+    b = builder(users=users_schema(ID_ONLY, extra=extra))
+    assert body(b, "users", "2") is None
+    assert body(b, "users", "3") == {"id": 3}
+
+
+def test_soft_delete_by_field_uses_that_fields_column(store: psycopg.Connection, builder: Builder) -> None:
+    fields = ID_ONLY + "  - boolean: isArchived\n    column: archived\n    required: true\n"
+    b = builder(users=users_schema(fields, extra="soft_delete: {field: isArchived}\n"))
+    assert body(b, "users", "2") is None
+    assert body(b, "users", "1") == {"id": 1, "isArchived": False}
+
+
+def test_a_row_outside_the_root_filters_builds_a_tombstone(store: psycopg.Connection, builder: Builder) -> None:
+    extra = "filters:\n  - {column: status, op: eq, value: active}\n  - {column: archived, op: eq, value: false}\n"
+    b = builder(users=users_schema(ID_ONLY, extra=extra))
+    assert [body(b, "users", k) for k in ("1", "2", "3")] == [{"id": 1}, None, None]
+
+
+def test_leaving_the_root_filters_turns_the_document_into_a_tombstone(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY, extra="filters:\n  - {column: status, op: eq, value: active}\n"))
+    store.execute("UPDATE users SET status = 'banned' WHERE id = 1")
+    assert body(b, "users", "1") is None
+
+
+def test_an_update_of_a_non_key_column_builds_an_upsert(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema("  - keyword: email\n    required: true\n"))
+    store.execute("UPDATE users SET email = 'new@x.io' WHERE id = 2")
+    [document] = b.build("users", [("2",)], version=7)
+    assert document == Document(DocId("users", ("2",)), b'{"email" : "new@x.io"}', 7)
+
+
+def test_a_dense_chunk_returns_only_the_requested_keys(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY))
+    documents = b.build("users", [("1",), ("2",), ("4",), ("5",)], version=1)
+    assert [d.body for d in documents] == [b'{"id" : 1}', b'{"id" : 2}', b'{"id" : 4}', None]
