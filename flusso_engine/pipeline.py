@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.errors import DocumentsRejected, QueueClosed
-from flusso_engine.model import Change, Rejection
+from flusso_engine.model import Change, Op, Rejection, TableRef
 from flusso_engine.observer import BatchStats, Observer
 from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
 from flusso_engine.queue.protocol import Queue
@@ -122,6 +122,9 @@ class Pipeline:
         acks = [change.ack for change in batch]
         version = max([ack.lsn for ack in acks])
         started = time.perf_counter()
+        truncated = {change.table for change in batch if change.op is Op.TRUNCATE}
+        if truncated:
+            self._empty_indexes_of(truncated, scope)
         documents: dict[str, int] = {}
         for index, keys in self._builder.resolve(batch).items():
             if not keys or (scope is not None and index not in scope):
@@ -143,6 +146,17 @@ class Pipeline:
             )
         )
         return documents
+
+    def _empty_indexes_of(self, roots: set[TableRef], scope: Collection[str] | None) -> None:
+        """A TRUNCATE of a root table empties its indexes: a fresh generation is started and
+        made the serving one at once (readers see the table's new, empty state), and the rows
+        inserted after the truncate are written into it by this and later batches. Truncates of
+        other tables rebuild the affected documents through resolve like any change."""
+        for spec in self._builder.indexes():
+            if spec.root in roots and (scope is None or spec.name in scope):
+                logger.info("root table %s truncated: emptying index %s", spec.root, spec.name)
+                self._sink.reindex(spec.name)
+                self._sink.mark_seeded(spec.name)
 
     def _settle_rejections(self, rejected: Sequence[Rejection]) -> None:
         """Stop if any rejected document's index says so, before quarantining any: the batch is

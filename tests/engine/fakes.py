@@ -145,7 +145,7 @@ class InMemoryBuilder:
             self.on_resolve()
         targets: dict[str, set[RowKey]] = {}
         for spec in self.specs:
-            keys = {item.key for item in changes if item.table == spec.root}
+            keys = {item.key for item in changes if item.table == spec.root and item.op is not Op.TRUNCATE}
             if keys:
                 targets[spec.name] = keys
         return targets
@@ -205,6 +205,7 @@ class RecordingSink:
 
     def reindex(self, index: str) -> None:
         self.seeded.discard(index)
+        self.journal.append(f"reindex {index}")
 
     def write(self, documents: Iterable[Document]) -> None:
         for document in documents:

@@ -6,10 +6,11 @@ import pytest
 
 from flusso_engine.engine import Engine
 from flusso_engine.errors import CaptureError, FlushError
-from flusso_engine.model import DocId, Op
+from flusso_engine.model import Ack, Change, DocId, Op
 from flusso_engine.policy import BatchPolicy
 
 from tests.engine.fakes import (
+    USERS,
     InMemoryBuilder,
     Journal,
     RecordingObserver,
@@ -185,3 +186,14 @@ def test_reports_the_error_that_stops_the_run() -> None:
     [(error,)] = observer.named("error")
     assert isinstance(error, FlushError)
     assert observer.events[-1] == ("stopped", ())
+
+
+def test_a_truncate_of_a_root_table_empties_its_index_before_the_batch_is_written() -> None:
+    journal = Journal()
+    truncate = Change(Op.TRUNCATE, USERS, (), Ack(seq=0, lsn=100))
+    capture = ScriptedCapture(journal, [truncate, change(7, 1, Op.INSERT)])
+    sink = RecordingSink(journal, seeded={"users"})
+
+    Engine(capture, InMemoryBuilder(journal), sink).run()
+
+    assert journal.index("reindex users") < journal.index("mark_seeded users") < journal.index("write users 7")

@@ -49,7 +49,7 @@ def test_forwards_ensure_mark_seeded_and_reindex_to_every_sink() -> None:
     assert first.is_seeded("users") and second.is_seeded("users")
     fanout.reindex("users")
 
-    assert first.journal == second.journal == ["ensure users", "mark_seeded users"]
+    assert first.journal == second.journal == ["ensure users", "mark_seeded users", "reindex users"]
     assert not first.is_seeded("users") and not second.is_seeded("users")
 
 
