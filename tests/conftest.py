@@ -117,3 +117,42 @@ def index_prefix(opensearch_client: OpenSearch) -> Iterator[str]:
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     yield prefix
     opensearch_client.indices.delete(index=f"{prefix}*", ignore_unavailable=True, expand_wildcards="all")
+
+
+DEMO_SCHEMAS = Path(__file__).resolve().parent.parent / "dev" / "demo" / "schemas"
+
+
+@pytest.fixture
+def demo_store_url(pg_database_url: str) -> str:
+    """A fresh database holding a small demo store (200 products and orders)."""
+    from dev.demo.generate import generate
+
+    with psycopg.connect(pg_database_url, autocommit=True) as conn:
+        generate(conn, size=200)
+    return pg_database_url
+
+
+@pytest.fixture
+def slot_name() -> str:
+    """Replication slots are cluster-wide: each test gets a name of its own."""
+    return f"flusso_{uuid.uuid4().hex[:12]}"
+
+
+def write_demo_config(path: Path, database_url: str, opensearch_url: str, prefix: str) -> Path:
+    """A flusso.toml for the demo store's three indexes, writing under `prefix`."""
+    indexes = "".join(
+        f'\n[[index]]\nname = "{name}"\nschema = "{DEMO_SCHEMAS / f"{name}.schema.yml"}"\nenabled = true\n'
+        for name in ("users", "orders", "products")
+    )
+    path.write_text(
+        f'prefix = "{prefix}"\n\n[source]\ntype = "postgres"\nconnection_url = "{database_url}"\n\n'
+        f'[sinks.search]\ntype = "opensearch"\nurl = "{opensearch_url}"\nnumber_of_replicas = 0\nrefresh_interval = "1s"\n'
+        f"{indexes}"
+    )
+    return path
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path, demo_store_url: str, opensearch_url: str, index_prefix: str) -> Path:
+    """A flusso.toml for the small demo store, writing under this test's prefix."""
+    return write_demo_config(tmp_path / "flusso.toml", demo_store_url, opensearch_url, index_prefix)
