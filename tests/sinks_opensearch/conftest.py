@@ -33,7 +33,8 @@ def tombstone(key: int | str, version: int = 1) -> Document:
 
 @pytest.fixture
 def settings(opensearch_url: str) -> OpenSearchSettings:
-    return OpenSearchSettings(url=opensearch_url, number_of_replicas=0)
+    """A short state refresh, so that starting a build waits about a second, not six."""
+    return OpenSearchSettings(url=opensearch_url, number_of_replicas=0, state_refresh_seconds=0.2)
 
 
 @pytest.fixture

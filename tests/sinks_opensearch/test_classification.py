@@ -34,6 +34,10 @@ def test_a_mapping_error_is_a_rejection() -> None:
     assert classify(UPSERT, _item(400, "mapper_parsing_exception")) == "rejected"
 
 
+def test_a_missing_target_index_is_gone_not_a_rejection() -> None:
+    assert classify(UPSERT, _item(404, "index_not_found_exception")) == "gone"
+
+
 def test_an_index_wide_failure_fails_the_flush() -> None:
     with pytest.raises(FlushError):
         classify(UPSERT, _item(400, "index_closed_exception"))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
 from opensearchpy import OpenSearch
+
+from flusso_engine.errors import SinkError
 
 from flusso_engine.sinks.opensearch import OpenSearchSink
 
@@ -134,16 +137,24 @@ def test_live_writes_during_a_reindex_reach_both_generations(sink: OpenSearchSin
         assert opensearch_client.exists(index=f"{index_prefix}users_aaaa1111_{generation}", id="live")
 
 
-def test_a_reindex_recorded_by_another_sink_is_built_on_the_next_start(make_sink: Callable[..., OpenSearchSink], opensearch_client: OpenSearch, index_prefix: str) -> None:
+def test_a_reindex_started_by_another_sink_continues_on_the_next_start(make_sink: Callable[..., OpenSearchSink], opensearch_client: OpenSearch, index_prefix: str) -> None:
     first = make_sink()
     first.ensure_index(users_spec())
     _seed(first)
-    make_sink().reindex("users")
+    first.reindex("users")
     restarted = make_sink()
     restarted.ensure_index(users_spec())
     assert not restarted.is_seeded("users")
-    assert opensearch_client.indices.exists(index=f"{index_prefix}users_aaaa1111_2")
+    assert _indexes(opensearch_client, index_prefix) == {f"{index_prefix}users_aaaa1111_1", f"{index_prefix}users_aaaa1111_2"}
     assert _holders(opensearch_client, f"{index_prefix}users") == {f"{index_prefix}users_aaaa1111_1"}
+
+
+def test_a_reindex_before_ensure_index_is_refused(make_sink: Callable[..., OpenSearchSink]) -> None:
+    first = make_sink()
+    first.ensure_index(users_spec())
+    _seed(first)
+    with pytest.raises(SinkError, match="before ensure_index"):
+        make_sink().reindex("users")
 
 
 def test_generation_numbers_are_never_reused(sink: OpenSearchSink, opensearch_client: OpenSearch, index_prefix: str) -> None:

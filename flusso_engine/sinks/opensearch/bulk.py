@@ -5,12 +5,17 @@ built here. Every action carries the document's source position as an external v
 (`external_gte`), so whichever of two writes of one document lands last, the one built from the
 newer state stands. That is also what makes it safe to keep several requests in flight (see
 stream.py): requests may land in any order.
+
+Every request carries `require_alias=true` and targets write aliases (names.py), so a write to a
+generation another process has deleted fails as "gone" instead of auto-creating the index with
+a dynamic mapping; the sink sends such documents again to its current generations.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
@@ -31,7 +36,11 @@ RETRY_ITEM_STATUSES = frozenset({429, 503})
 
 #: Item errors that concern the whole index, not the document: the flush fails instead of
 #: quarantining documents that did nothing wrong.
-INDEX_FAILURES = frozenset({"index_closed_exception", "index_not_found_exception", "cluster_block_exception"})
+INDEX_FAILURES = frozenset({"index_closed_exception", "cluster_block_exception"})
+
+#: The item's write alias resolves to nothing: its generation was deleted (the document is sent
+#: again to the current generations; a write alias never auto-creates an index).
+GONE = "index_not_found_exception"
 
 
 #: OpenSearch refuses a longer `_id` for the whole request, so such a document is refused here.
@@ -126,6 +135,21 @@ def plan_chunks(actions: Iterable[Action], max_docs: int, max_bytes: int) -> Ite
 #: A refused document with the reason; the document says whether it was an upsert or a delete.
 Refusal = tuple[Document, Rejection]
 
+#: A document whose target was gone, with that target's name.
+Orphan = tuple[Document, str]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What requests left undone: documents refused for good, and documents to send elsewhere."""
+
+    refused: list[Refusal] = field(default_factory=list)
+    orphaned: list[Orphan] = field(default_factory=list)
+
+    def extend(self, other: Outcome) -> None:
+        self.refused.extend(other.refused)
+        self.orphaned.extend(other.orphaned)
+
 
 class BulkWriter:
     """Sends one request's actions and classifies the answer, retrying what is worth retrying.
@@ -137,26 +161,28 @@ class BulkWriter:
         self._connection = connection
         self._backoff = backoff
         self._timeout = timeout_secs
-        self._params = {"filter_path": FILTER_PATH} | ({"pipeline": pipeline} if pipeline else {})
+        self._params = {"filter_path": FILTER_PATH, "require_alias": "true"} | ({"pipeline": pipeline} if pipeline else {})
 
-    def deliver(self, chunk: list[Action]) -> list[Refusal]:
+    def deliver(self, chunk: list[Action]) -> Outcome:
         """One request to the end: busy items are sent again until they land or retries run out."""
-        rejections: list[Refusal] = []
+        outcome = Outcome()
         pending = chunk
         for attempt in range(self._backoff.max_retries + 1):
             response = self._post(b"".join([payload for _, payload in pending]))
             if not response.get("errors"):
-                return rejections
+                return outcome
             busy: list[Action] = []
             for (document, payload), item in zip(pending, response["items"], strict=True):
                 result = next(iter(item.values()))
                 verdict = classify(document, result)
                 if verdict == "busy":
                     busy.append((document, payload))
+                elif verdict == "gone":
+                    outcome.orphaned.append((document, result["error"].get("index", "")))
                 elif verdict == "rejected":
-                    rejections.append((document, Rejection(document.id, result["status"], _reason(result))))
+                    outcome.refused.append((document, Rejection(document.id, result["status"], _reason(result))))
             if not busy:
-                return rejections
+                return outcome
             pending = busy
             if attempt < self._backoff.max_retries:
                 self._backoff.sleep(attempt)
@@ -189,12 +215,14 @@ class BulkWriter:
             attempt += 1
 
 
-def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy", "rejected"]:
-    """"ok", "busy" or "rejected" for one item; raises FlushError for an index-wide failure."""
+def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy", "gone", "rejected"]:
+    """"ok", "busy", "gone" or "rejected" for one item; raises FlushError for an index-wide failure."""
     status = result["status"]
     if status < 300:
         return "ok"
     error_type = (result.get("error") or {}).get("type", "")
+    if error_type == GONE:
+        return "gone"
     if error_type in INDEX_FAILURES:
         raise FlushError(f"OpenSearch cannot write to its index: {_reason(result)}")
     if status in RETRY_ITEM_STATUSES:

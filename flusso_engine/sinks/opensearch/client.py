@@ -32,13 +32,17 @@ class OpenSearchSettings:
     #: Bulk requests in flight at once; more than one keeps the node's write threads busy while
     #: the client serializes and parses (see bench/opensearch_sink.py for the measurement).
     concurrency: int = 2
+    #: How stale a sink's view of its generations may get: another process's reindex reaches
+    #: this sink's writes within this time (one meta read per interval, taken before a write).
+    state_refresh_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_bytes", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"OpenSearchSettings.{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_retries < 0:
-            raise ValueError(f"OpenSearchSettings.max_retries must not be negative, got {self.max_retries}")
+        for name in ("max_retries", "state_refresh_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"OpenSearchSettings.{name} must not be negative, got {getattr(self, name)}")
 
 
 def connect(settings: OpenSearchSettings) -> OpenSearch:

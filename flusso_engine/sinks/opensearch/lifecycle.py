@@ -5,12 +5,18 @@ new generation while the aliases stay on the serving one, and promotion moves bo
 one atomic `_aliases` call before the superseded generations are deleted. Only a brand-new
 logical index, with nothing to serve yet, gets its aliases at once (an empty result beats a 404).
 A generation being built is tuned for bulk loading (no refresh, no replicas) until promoted.
+
+Sinks in other processes write to the generations the meta state names, each through its write
+alias; so a generation is created (with that alias) before the state names it, and deleted only
+after the state stopped naming it. A write that still finds its generation gone re-reads a state
+that has moved on (see sink.py).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -67,37 +73,41 @@ class Lifecycle:
         before = self._meta.load(name) or IndexState()
         state = before
         if state.building is not None and state.building.hash != wanted:
-            self._delete(self._names.physical(name, state.building))  # a build of a schema now gone
-            state = replace(state, building=None, checkpoint=None)
+            state = state.without_build()  # a build of a schema now gone: deleted once unrecorded
         if state.serving is not None and not self._exists(self._names.physical(name, state.serving)):
             state = replace(state, serving=None)  # deleted behind our back: rebuild it
         if state.building is None and (state.serving is None or state.serving.hash != wanted):
-            state = state.start_building(wanted, self._next_number(name, state))
+            state = state.start_building(Generation(wanted, self._next_number(name, state)), time.time())
+        if state.building is not None:
+            self._create(name, state.building, spec.mapping)
         if state != before:
             self._meta.save(name, state)
-        if state.building is not None:
-            self._create(self._names.physical(name, state.building), spec.mapping)
+        if before.building is not None and before.building != state.building:
+            self._delete(self._names.physical(name, before.building))
+        self._add_missing_write_aliases(name, state)
         self._point_aliases(name, state.serving or state.building)
         return state
 
-    def reindex(self, name: str, spec: IndexSpec | None) -> IndexState:
-        """Start a new generation of the serving schema; a build already under way is kept.
-
-        Without the spec (a sink that never ensured this index) only the state is recorded: the
-        next `ensure` creates the index, as it does for any build whose index is missing.
-        """
+    def reindex(self, name: str, spec: IndexSpec) -> IndexState:
+        """Start a new generation of the serving schema; a build already under way is kept."""
         state = self._meta.load(name)
         if state is None or state.serving is None:
             raise SinkError(f"cannot reindex {name!r}: it was never created and seeded here (prefix {self._names.prefix!r})")
-        if state.building is None:
-            state = state.start_building(state.serving.hash, self._next_number(name, state))
-            self._meta.save(name, state)
-        if spec is not None and state.building is not None:
-            self._create(self._names.physical(name, state.building), spec.mapping)
+        if state.building is not None:
+            self._create(name, state.building, spec.mapping)  # repairs a build whose index went missing
+            return state
+        building = Generation(state.serving.hash, self._next_number(name, state))
+        self._create(name, building, spec.mapping)
+        state = state.start_building(building, time.time())
+        self._meta.save(name, state)
         return state
 
     def promote(self, name: str) -> IndexState:
-        """Make the generation being built the serving one, and drop every other generation."""
+        """Make the generation being built the serving one, and drop every other generation.
+
+        The state moves before the deletion, so a sink in another process whose write finds an
+        old generation gone re-reads a state that no longer names it.
+        """
         state = self._meta.load(name)
         if state is None:
             raise SinkError(f"cannot mark {name!r} seeded: it was never created (prefix {self._names.prefix!r})")
@@ -113,14 +123,14 @@ class Lifecycle:
         )
         self.refresh([built])
         self._point_aliases(name, state.building)
+        state = state.promoted()
+        self._meta.save(name, state)
         superseded = [index for index in self._generations(name) if index != built]
         if superseded:
             self._call(
                 lambda: self._client.indices.delete(index=",".join(superseded), ignore_unavailable=True),
                 f"deleting superseded generations of {name!r}",
             )
-        state = replace(state, serving=state.building, building=None, checkpoint=None)
-        self._meta.save(name, state)
         return state
 
     def refresh(self, indexes: list[str]) -> None:
@@ -163,8 +173,10 @@ class Lifecycle:
         parsed = (self._names.parse(name, index) for index in self._generations(name))
         return max([state.last_generation, *(generation.number for generation in parsed if generation)]) + 1
 
-    def _create(self, index: str, mapping: dict[str, Any]) -> None:
-        body = index_body(mapping, self._settings)
+    def _create(self, name: str, generation: Generation, mapping: dict[str, Any]) -> None:
+        """Create a generation together with its write alias, in one step."""
+        index = self._names.physical(name, generation)
+        body = index_body(mapping, self._settings) | {"aliases": {self._names.write_alias(name, generation): {}}}
 
         def create() -> None:
             try:
@@ -174,6 +186,17 @@ class Lifecycle:
                     raise
 
         self._call(create, f"creating index {index}")
+
+    def _add_missing_write_aliases(self, name: str, state: IndexState) -> None:
+        """Give a generation created before write aliases existed its own, or no write could reach it."""
+        held = self._generations(name)
+        adds = [
+            {"add": {"index": index, "alias": alias}}
+            for index, alias in ((self._names.physical(name, g), self._names.write_alias(name, g)) for g in state.targets)
+            if index in held and alias not in held[index]
+        ]
+        if adds:
+            self._call(lambda: self._client.indices.update_aliases(body={"actions": adds}), f"adding the write aliases of {name!r}")
 
     def _exists(self, index: str) -> bool:
         return bool(self._call(lambda: self._client.indices.exists(index=index), f"checking index {index}"))

@@ -24,13 +24,20 @@ class IndexState:
     `serving` is seeded and holds the aliases; `building` is being seeded (first creation,
     schema change or reindex) and receives every write alongside `serving`. `last_generation`
     only grows, so a number is never reused even after its index was deleted. `checkpoint` is
-    opaque JSON the engine may keep for the build in progress.
+    opaque JSON the engine may keep for the build in progress. `building_since` is when the
+    build started (epoch seconds): its backfill must wait until every other process's sink can
+    have noticed the build (see OpenSearchSink.reindex).
+
+    The lifecycle keeps one invariant for sinks in other processes: the state names only
+    generations that exist (a generation is created before it is recorded, and deleted after
+    the state stopped naming it).
     """
 
     serving: Generation | None = None
     building: Generation | None = None
     last_generation: int = 0
     checkpoint: Any = None
+    building_since: float | None = None
 
     @property
     def seeded(self) -> bool:
@@ -41,8 +48,14 @@ class IndexState:
         """Where writes go: the serving generation and, while one is built, the new one."""
         return tuple(g for g in (self.serving, self.building) if g is not None)
 
-    def start_building(self, content_hash: str, number: int) -> IndexState:
-        return replace(self, building=Generation(content_hash, number), last_generation=number, checkpoint=None)
+    def start_building(self, generation: Generation, now: float) -> IndexState:
+        return replace(self, building=generation, last_generation=generation.number, checkpoint=None, building_since=now)
+
+    def without_build(self) -> IndexState:
+        return replace(self, building=None, checkpoint=None, building_since=None)
+
+    def promoted(self) -> IndexState:
+        return replace(self.without_build(), serving=self.building)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +63,7 @@ class IndexState:
             "building": _generation_json(self.building),
             "last_generation": self.last_generation,
             "checkpoint": self.checkpoint,
+            "building_since": self.building_since,
         }
 
     @classmethod
@@ -59,6 +73,7 @@ class IndexState:
             building=_generation(source.get("building")),
             last_generation=int(source.get("last_generation", 0)),
             checkpoint=source.get("checkpoint"),
+            building_since=source.get("building_since"),
         )
 
 
@@ -84,6 +99,14 @@ class MetaStore:
             self.backoff, f"reading the state of index {name!r}",
         )
         return IndexState.from_json(found["_source"]) if found.get("found") else None
+
+    def load_many(self, names: list[str]) -> dict[str, IndexState]:
+        """The states of `names` in one request; a name without a state is left out."""
+        found = call_with_retries(
+            lambda: self.client.mget(index=self.names.meta_index, body={"ids": names}),
+            self.backoff, f"reading the state of {len(names)} index(es)",
+        )
+        return {doc["_id"]: IndexState.from_json(doc["_source"]) for doc in found["docs"] if doc.get("found")}
 
     def save(self, name: str, state: IndexState) -> None:
         self._ensure()

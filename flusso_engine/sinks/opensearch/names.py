@@ -1,6 +1,7 @@
 """Every OpenSearch name the sink uses, derived in one place from the deployment prefix.
 
     {prefix}{name}_{hash}_{n}   a physical index: generation n of schema version `hash`
+    {prefix}{name}_{hash}_{n}_write  alias: the only name the sink writes generation n through
     {prefix}{name}_{hash}       alias: the read name for one schema version
     {prefix}{name}              alias: the convenience read name, always on a seeded generation
     {prefix}flusso_meta         the sink's own state (seeded, generations, checkpoint)
@@ -39,6 +40,11 @@ class Names:
 
     def physical(self, name: str, generation: Generation) -> str:
         return f"{self.hash_alias(name, generation.hash)}_{generation.number}"
+
+    def write_alias(self, name: str, generation: Generation) -> str:
+        """Created with its generation and deleted with it, so a bulk write through it with
+        `require_alias` fails instead of auto-creating a deleted generation with a dynamic mapping."""
+        return f"{self.physical(name, generation)}_write"
 
     def pattern(self, name: str) -> str:
         """A wildcard covering every generation of `name` (and possibly more: parse to filter)."""

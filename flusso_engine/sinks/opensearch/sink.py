@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -10,9 +11,9 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from flusso_engine.errors import SinkError
+from flusso_engine.errors import FlushError, SinkError
 from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.opensearch.bulk import BulkWriter, Chunker, Refusal, encode, id_too_long
+from flusso_engine.sinks.opensearch.bulk import BulkWriter, Chunker, Orphan, Refusal, encode, id_too_long
 from flusso_engine.sinks.opensearch.client import OpenSearchSettings, connect
 from flusso_engine.sinks.opensearch.lifecycle import Lifecycle
 from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
@@ -22,6 +23,10 @@ from flusso_engine.sinks.opensearch.stream import BulkStream
 
 log = logging.getLogger(__name__)
 
+#: Added to `state_refresh_seconds` before a backfill may start: covers the meta save landing
+#: after `building_since` was taken, and clock skew when another host started the build.
+NOTICE_MARGIN_SECS = 1.0
+
 
 class OpenSearchSink:
     """Implements the Sink protocol on OpenSearch, every name under `prefix`.
@@ -30,12 +35,18 @@ class OpenSearchSink:
     is full (see stream.py); flush sends the rest and waits. While a generation is being built,
     each document goes to the serving generation and to the new one, so the new one is complete
     when it takes over.
+
+    Another process (a Dagster reseed) may start, promote and delete generations while this
+    sink writes. The sink re-reads its indexes' state at most every `state_refresh_seconds`,
+    before a write, and writes only through write aliases, so a document aimed at a generation
+    deleted meanwhile is sent again where the re-read state says, never into an auto-created index.
     """
 
     persistent = True
 
     def __init__(self, settings: OpenSearchSettings, prefix: str = "", *, client: OpenSearch | None = None) -> None:
         self._client = client or connect(settings)
+        self._settings = settings
         self._names = Names(prefix)
         backoff = Backoff(settings.max_retries)
         self._meta = MetaStore(self._client, self._names, backoff, settings.number_of_replicas)
@@ -53,10 +64,15 @@ class OpenSearchSink:
         self._states: dict[str, IndexState] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
         self._pending = _Pending()
+        self._read_at = float("-inf")  # monotonic time of the last re-read of every state
 
     def ensure_index(self, index: IndexSpec) -> None:
+        """See `reindex`: when this starts a schema change's build, it returns only once every
+        other process's sink writes to the new generation too."""
         self._specs[index.name] = index
-        self._remember(index.name, self._lifecycle.ensure(index))
+        state = self._lifecycle.ensure(index)
+        self._remember(index.name, state)
+        self._let_other_sinks_notice(state)
 
     def is_seeded(self, index: str) -> bool:
         state = self._states.get(index) or self._meta.load(index)
@@ -66,7 +82,19 @@ class OpenSearchSink:
         self._remember(index, self._lifecycle.promote(index))
 
     def reindex(self, index: str) -> None:
-        self._remember(index, self._lifecycle.reindex(index, self._specs.get(index)))
+        """Start a new generation, returning once every other process's sink writes to it too.
+
+        Its backfill snapshots the source after this returns. A change committed before that
+        snapshot is in the backfill; one committed after it is written by a sink (here or in
+        another process) that decided its targets after the wait, hence knows the new generation.
+        So nothing falls between the two, and external versions make their overlap harmless.
+        """
+        spec = self._specs.get(index)
+        if spec is None:
+            raise SinkError(f"cannot reindex {index!r} before ensure_index: the new generation is created from its mapping")
+        state = self._lifecycle.reindex(index, spec)
+        self._remember(index, state)
+        self._let_other_sinks_notice(state)
 
     def checkpoint(self, index: str) -> Any:
         """The backfill checkpoint saved for the generation being built, if any."""
@@ -83,22 +111,25 @@ class OpenSearchSink:
         self._remember(index, state)
 
     def write(self, documents: Iterable[Document]) -> None:
+        if time.monotonic() - self._read_at >= self._settings.state_refresh_seconds:
+            self._reread_states()
         pending, targets, stream = self._pending, self._targets, self._stream
         for document in documents:
-            physicals = targets.get(document.id.index)
-            if physicals is None:
+            aliases = targets.get(document.id.index)
+            if aliases is None:
                 raise SinkError(f"document for index {document.id.index!r}, which ensure_index never created")
             pending.count(document)
             rejection = id_too_long(document)
             if rejection is not None:
                 pending.refused.append((document, rejection))
                 continue
-            for physical in physicals:
-                stream.add(encode(document, physical))
+            for alias in aliases:
+                stream.add(encode(document, alias))
 
     def flush(self, caught_up: bool) -> FlushReport:
         pending, self._pending = self._pending, _Pending()
-        refusals = pending.refused + self._stream.drain()
+        outcome = self._stream.drain()
+        refusals = pending.refused + outcome.refused + self._redirect(outcome.orphaned)
         refused = {document.id: document for document, _ in refusals}
         rejections = {rejection.id: rejection for _, rejection in reversed(refusals)}
         if caught_up and pending.indexes:
@@ -116,7 +147,57 @@ class OpenSearchSink:
 
     def _remember(self, name: str, state: IndexState) -> None:
         self._states[name] = state
-        self._targets[name] = tuple(self._names.physical(name, generation) for generation in state.targets)
+        self._targets[name] = tuple(self._names.write_alias(name, generation) for generation in state.targets)
+
+    def _reread_states(self) -> None:
+        """One read of every known index's state; the clock is taken first, so the read is never
+        older than the time recorded for it."""
+        self._read_at = time.monotonic()
+        if self._states:
+            for name, state in self._meta.load_many(list(self._states)).items():
+                self._remember(name, state)
+
+    def _redirect(self, orphans: list[Orphan]) -> list[Refusal]:
+        """Send documents whose generation was gone to the generations the state names now.
+
+        A generation is deleted only after the state stopped naming it (lifecycle.py), so a
+        re-read finds where they belong. A state that still names a gone generation means it was
+        deleted outside flusso: the flush fails, and the next start's ensure_index rebuilds it.
+        """
+        refusals: list[Refusal] = []
+        gone: set[str] = set()
+        while orphans:
+            gone.update(target for _, target in orphans)
+            self._reread_states()
+            documents = dict.fromkeys(document for document, _ in orphans)
+            indexes = {document.id.index for document in documents}
+            missing = gone.intersection(target for index in indexes for target in self._targets[index])
+            if missing:
+                raise FlushError(
+                    f"the index behind {', '.join(sorted(missing))} was deleted outside flusso; "
+                    "restart so that ensure_index rebuilds it"
+                )
+            for document in documents:
+                for target in self._targets[document.id.index]:
+                    self._stream.add(encode(document, target))
+            outcome = self._stream.drain()
+            refusals += outcome.refused
+            orphans = outcome.orphaned
+        return refusals
+
+    def _let_other_sinks_notice(self, state: IndexState) -> None:
+        """Wait until `state_refresh_seconds` (plus a margin) have passed since its build started.
+
+        Every sink re-reads the state at least that often before it writes, so from then on each
+        of them sends every document to the new generation too. A brand-new index needs no wait:
+        there is no other generation for a sink to be writing to instead. A build started long
+        ago (a restarted reseed) waits no more.
+        """
+        if state.serving is None or state.building_since is None:
+            return
+        remaining = state.building_since + self._settings.state_refresh_seconds + NOTICE_MARGIN_SECS - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _refresh(self, indexes: set[str]) -> None:
         """Make the flush visible to search; the writes are durable either way, so a failed

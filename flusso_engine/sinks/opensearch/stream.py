@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Executor, Future
 
-from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Refusal
+from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome
 
 
 class BulkStream:
@@ -22,8 +22,8 @@ class BulkStream:
         self._executor = executor
         self._chunker = chunker
         self._max_in_flight = max_in_flight
-        self._in_flight: deque[Future[list[Refusal]]] = deque()
-        self._refusals: list[Refusal] = []
+        self._in_flight: deque[Future[Outcome]] = deque()
+        self._outcome = Outcome()
         self._failure: BaseException | None = None
 
     def add(self, action: Action) -> None:
@@ -31,8 +31,8 @@ class BulkStream:
         if full:
             self._submit(full)
 
-    def drain(self) -> list[Refusal]:
-        """Send what is left, wait for every request, and return the refused documents.
+    def drain(self) -> Outcome:
+        """Send what is left, wait for every request, and return what they left undone.
 
         Raises the first request's failure, only after every request ended, so none is left
         running behind the error.
@@ -42,11 +42,11 @@ class BulkStream:
             self._submit(rest)
         while self._in_flight:
             self._collect(self._in_flight.popleft())
-        refusals, failure = self._refusals, self._failure
-        self._refusals, self._failure = [], None
+        outcome, failure = self._outcome, self._failure
+        self._outcome, self._failure = Outcome(), None
         if failure is not None:
             raise failure
-        return refusals
+        return outcome
 
     def _submit(self, chunk: list[Action]) -> None:
         while len(self._in_flight) >= self._max_in_flight:
@@ -54,8 +54,8 @@ class BulkStream:
         if self._failure is None:  # the flush fails anyway: spare the node the rest
             self._in_flight.append(self._executor.submit(self._writer.deliver, chunk))
 
-    def _collect(self, request: Future[list[Refusal]]) -> None:
+    def _collect(self, request: Future[Outcome]) -> None:
         try:
-            self._refusals.extend(request.result())
+            self._outcome.extend(request.result())
         except BaseException as error:  # noqa: BLE001 - kept for drain() to raise
             self._failure = self._failure or error
