@@ -14,6 +14,7 @@ import dagster as dg
 from flusso_engine.backends import tables_read
 from flusso_engine.schema import load_indexes
 from flusso_dagster.assets import build_index_assets
+from flusso_dagster.checks import build_index_checks
 from flusso_dagster.guard import build_live_guard
 from flusso_dagster.live import build_live_job
 from flusso_dagster.resources import FlussoResource, OpenSearchResource, PostgresResource
@@ -40,6 +41,7 @@ def build_definitions(config_path: str | Path, translator: FlussoTranslator | No
             *build_index_assets(indexes, translator),
             *(translator.get_table_spec(table) for table in sorted(tables_read(indexes))),
         ],
+        asset_checks=build_index_checks(indexes, translator),
         jobs=[live_job],
         sensors=[build_live_guard(live_job)],
         schedules=build_reseed_schedules(indexes, translator),

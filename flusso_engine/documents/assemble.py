@@ -49,6 +49,8 @@ class DocumentQuery:
     by_keys: sql.Composable
     by_range: sql.Composable | None
     key_width: int
+    #: How many root rows are documents (not soft-deleted or filtered out): what the index must hold.
+    count: sql.Composable
 
     def statement_for(self, keys: Sequence[RowKey]) -> tuple[sql.Composable, list[object]]:
         if self.by_range is not None:
@@ -83,7 +85,8 @@ def document_query(plan: IndexPlan) -> DocumentQuery:
     by_range = None
     if len(key) == 1 and root.type_of(key[0], "key") in _INTEGER_KEYS:
         by_range = select(sql.SQL("{} BETWEEN %s AND %s").format(column(_ROOT, key[0])))
-    return DocumentQuery(select(key_in(_ROOT, key, root)), by_range, len(key))
+    count = sql.SQL("SELECT count(*) FROM {} AS {} WHERE {}").format(name(root.ref.schema, root.ref.name), name(_ROOT), conditions)
+    return DocumentQuery(select(key_in(_ROOT, key, root)), by_range, len(key), count)
 
 
 class _Assembler:

@@ -56,6 +56,10 @@ class PostgresDocumentBuilder:
                 documents.extend(Document(DocId(index, key), bodies.get(key), version) for key in chunk)
         return documents
 
+    def document_count(self, index: str) -> int:
+        """How many documents the index should hold right now, by the same rules as build."""
+        return int(self._source.rows(self._queries[index].count, [])[0][0])
+
     def close(self) -> None:
         self._source.close()
 

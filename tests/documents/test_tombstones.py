@@ -78,3 +78,10 @@ def test_a_dense_chunk_returns_only_the_requested_keys(store: psycopg.Connection
     b = builder(users=users_schema(ID_ONLY))
     documents = b.build("users", [("1",), ("2",), ("4",), ("5",)], version=1)
     assert [d.body for d in documents] == [b'{"id" : 1}', b'{"id" : 2}', b'{"id" : 4}', None]
+
+
+def test_document_count_counts_exactly_the_rows_that_build_to_a_body(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(ID_ONLY, extra="soft_delete: {column: archived}\n"))
+    keys = [(str(key),) for (key,) in store.execute("SELECT id FROM users").fetchall()]
+    bodies = [document for document in b.build("users", keys, 0) if document.body is not None]
+    assert b.document_count("users") == len(bodies)
