@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster import DagsterRunStatus as Status
 
-from flusso_dagster.guard import STALE_AFTER_S, Backoff, decide
+from flusso_dagster.guard import STALE_AFTER_S, Backoff, build_live_guard, decide
 from flusso_dagster.live import LIVE_JOB
 
 
@@ -73,3 +73,11 @@ def test_marks_a_silent_started_run_failed_and_replaces_it(instance: dg.DagsterI
     decision = decide(instance, time.time() + STALE_AFTER_S + 60.0, Backoff(base_s=0.0))
     assert instance.get_run_by_id(run.run_id).status == Status.FAILURE
     assert isinstance(decision, dg.RunRequest) and decision.run_key == f"after-{run.run_id}"
+
+
+def test_the_sensor_itself_evaluates_against_a_real_instance(instance: dg.DagsterInstance) -> None:
+    sensor = build_live_guard(_live_job)
+    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert [request.run_key for request in first.run_requests] == ["first"]
+    _run(instance, Status.STARTED)
+    assert not sensor.evaluate_tick(dg.build_sensor_context(instance=instance)).run_requests
