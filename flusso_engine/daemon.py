@@ -4,7 +4,8 @@ The engine runs on its own thread (EngineThread) so the main thread owns the sig
 SIGINT/SIGTERM stops gracefully (the batch in flight is flushed and confirmed, nothing else), a
 second one exits at once (safe too: unconfirmed changes are redelivered). `until_caught_up` ends
 the run once every index is seeded and the slot has confirmed the server's position as of the
-moment live streaming began.
+moment live streaming began; the same moment makes /readyz of the status surface answer 200.
+The surface is bound before anything else starts, so a taken port fails the run at once.
 """
 
 from __future__ import annotations
@@ -13,20 +14,31 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from flusso_engine.backends import RunOptions, build_engine
+import psycopg
+
+from flusso_engine.backends import RunOptions, build_engine, selected_indexes
 from flusso_engine.capture.position import slot_position
 from flusso_engine.capture.slot import format_lsn
+from flusso_engine.http_status import StatusServer
+from flusso_engine.metrics import RunMetrics
+from flusso_engine.model import Lsn
+from flusso_engine.observer import FanOutObserver
 from flusso_engine.progress import LogProgress
+from flusso_engine.row_counts import backfill_totals
 from flusso_engine.runlock import LiveRunLock
 from flusso_engine.runner import EngineThread
 from flusso_engine.schema import load_config
+from flusso_engine.status import RunStatus
 
 logger = logging.getLogger("flusso.run")
 TICK_SECONDS = 0.5
+#: How often the slot's lag is sampled once caught up (before that, every tick).
+LAG_POLL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class RunCommand:
     options: RunOptions
     until_caught_up: bool = False
     progress_every_s: float = 10.0
+    status_address: tuple[str, int] | None = None  # None: no status surface
 
 
 class _Signals:
@@ -55,28 +68,69 @@ class _Signals:
         self.stop.set()
 
 
+class _SlotWatch:
+    """Samples the slot's position: lag for the status and metrics, and "caught up", meaning the
+    slot confirmed the server's position as of the moment live streaming began."""
+
+    def __init__(self, dsn: str, slot: str, status: RunStatus, metrics: RunMetrics) -> None:
+        self._dsn, self._slot = dsn, slot
+        self._status, self._metrics = status, metrics
+        self._target: Lsn | None = None
+        self.caught_up = False
+        self._next_poll = 0.0
+
+    def tick(self, live: bool) -> None:
+        now = time.monotonic()
+        if now < self._next_poll:
+            return
+        catching_up = live and not self.caught_up  # then every tick: "caught up" ends --until-caught-up
+        self._next_poll = now + (0.0 if catching_up else LAG_POLL_SECONDS)
+        try:
+            position = slot_position(self._dsn, self._slot)
+        except psycopg.Error as error:
+            logger.warning("cannot read the slot's position: %s", str(error).strip().splitlines()[0])
+            return
+        self._status.slot_position(position)
+        if position.lag_bytes is not None:
+            self._metrics.slot_lag.set(position.lag_bytes)
+        if not live or self.caught_up:
+            return
+        self._target = self._target or position.head
+        if position.confirmed is not None and position.confirmed >= self._target:
+            self.caught_up = True
+            self._status.caught_up_with_server()
+            logger.info("caught up", extra={"lsn": format_lsn(position.confirmed)})
+
+
 def run(command: RunCommand) -> int:
     config = load_config(command.config)
     options = command.options
     dsn = config.source.url.get_secret_value()
-    progress = LogProgress(command.progress_every_s)
+    progress = LogProgress.for_stderr(command.progress_every_s, backfill_totals(config))
+    status = RunStatus([index.name for index in selected_indexes(config)], progress)
+    metrics = RunMetrics()
+    server = StatusServer(command.status_address, status, metrics).start() if command.status_address else None
     signals = _Signals()
     signals.install()
     logger.info("starting", extra={"config": str(config.path), "slot": options.slot,
                                    "indexes": [index.name for index in config.enabled_indexes()]})
-    with LiveRunLock(dsn, options.slot):
-        worker = EngineThread(build_engine(config, options, observer=progress)).start()
-        target = None
-        try:
-            while not worker.wait(TICK_SECONDS) and not signals.stop.is_set():
-                progress.report_if_due()
-                if command.until_caught_up and progress.live.is_set():
-                    target = target or slot_position(dsn, options.slot).head
-                    position = slot_position(dsn, options.slot)
-                    if position.confirmed is not None and position.confirmed >= target:
-                        logger.info("caught up", extra={"lsn": format_lsn(position.confirmed)})
+    try:
+        with LiveRunLock(dsn, options.slot):
+            engine = build_engine(config, options, observer=FanOutObserver([progress, status, metrics]),
+                                  wrap_sink=metrics.measured_sink)
+            worker = EngineThread(engine).start()
+            watch = _SlotWatch(dsn, options.slot, status, metrics)
+            try:
+                while not worker.wait(TICK_SECONDS) and not signals.stop.is_set():
+                    progress.report_if_due()
+                    watch.tick(progress.live.is_set())
+                    if command.until_caught_up and watch.caught_up:
                         break
-        finally:
-            worker.stop()
+            finally:
+                status.stopping()
+                worker.stop()
+    finally:
+        if server is not None:
+            server.stop()
     logger.info("stopped")
     return 0

@@ -9,10 +9,12 @@ change at INFO.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
 
 from flusso_engine.observer import BatchStats, NullObserver
 
@@ -27,6 +29,7 @@ class Progress(NullObserver):
         self.backfill: dict[str, int] = {}
         self.latency_s: float | None = None
         self.live = threading.Event()
+        self.quarantined: Counter[str] = Counter()
         self._seeded: list[str] = []
 
     def backfill_started(self, indexes: Sequence[str]) -> None:
@@ -51,6 +54,14 @@ class Progress(NullObserver):
             if stats.newest_commit is not None:
                 self.latency_s = max(0.0, time.time() - stats.newest_commit)
 
+    def document_quarantined(self, index: str, id: str, reason: str) -> None:
+        with self._lock:
+            self.quarantined[index] += 1
+
+    def quarantined_total(self) -> int:
+        with self._lock:
+            return sum(self.quarantined.values())
+
     def take_seeded(self) -> list[str]:
         """Indexes seeded since the last call."""
         with self._lock:
@@ -63,27 +74,93 @@ class Progress(NullObserver):
             return self.changes, dict(self.documents), dict(self.backfill), self.latency_s
 
 
+class BackfillLines:
+    """One line per index being seeded, redrawn in place on a terminal: rows, rate, ETA.
+
+    `totals` are root row counts taken when the backfill starts: an upper bound of the documents
+    (a root filter may skip rows), good enough for an estimate of the time left.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._drawn = 0
+        self._started = time.monotonic()
+        self.totals: dict[str, int] | None = None  # None: not counted yet
+
+    def restart(self) -> None:
+        self._started = time.monotonic()
+
+    def draw(self, rows: Mapping[str, int]) -> None:
+        self.clear()
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        lines = [self.line(name, done, (self.totals or {}).get(name), elapsed) for name, done in rows.items()]
+        self._out.write("".join(f"{line}\n" for line in lines))
+        self._out.flush()
+        self._drawn = len(lines)
+
+    def clear(self) -> None:
+        """Erase the lines drawn last, so a log line never lands in the middle of them."""
+        if self._drawn:
+            self._out.write(f"\x1b[{self._drawn}F\x1b[J")
+            self._out.flush()
+            self._drawn = 0
+
+    @staticmethod
+    def line(index: str, done: int, total: int | None, elapsed: float) -> str:
+        rate = done / elapsed
+        text = f"backfill {index}: {done:,} rows, {rate:,.0f}/s"
+        if total:
+            left = max(total - done, 0)
+            eta = f", ETA {left / rate:,.0f}s" if rate > 0 else ""
+            text = f"backfill {index}: {done:,}/{total:,} rows ({min(done / total, 1):.0%}), {rate:,.0f}/s{eta}"
+        return text
+
+
 class LogProgress(Progress):
-    def __init__(self, every_seconds: float = 10.0) -> None:
+    """Log lines for events and a summary at a steady pace; on a terminal, the backfill is shown
+    as live per-index lines instead of the periodic summary."""
+
+    def __init__(self, every_seconds: float = 10.0, *, terminal: TextIO | None = None,
+                 totals: Callable[[Sequence[str]], dict[str, int]] | None = None) -> None:
         super().__init__()
         self._every = every_seconds
         self._last_report = time.monotonic()
         self._changes_reported = 0
+        self._lines = BackfillLines(terminal) if terminal is not None else None
+        self._totals = totals
+        self._totals_wanted: list[str] | None = None
+        self._output = threading.Lock()  # engine-thread log lines vs main-thread redraws
+        self._finished: set[str] = set()  # seeded during this run, guarded by _output
+
+    @classmethod
+    def for_stderr(cls, every_seconds: float, totals: Callable[[Sequence[str]], dict[str, int]]) -> LogProgress:
+        return cls(every_seconds, terminal=sys.stderr if sys.stderr.isatty() else None, totals=totals)
+
+    def _log(self, level: int, message: str, **facts: object) -> None:
+        with self._output:
+            if self._lines is not None:
+                self._lines.clear()
+            logger.log(level, message, extra=facts)
 
     def index_ensured(self, index: str) -> None:
-        logger.info("index ensured", extra={"index": index})
+        self._log(logging.INFO, "index ensured", index=index)
 
     def backfill_started(self, indexes: Sequence[str]) -> None:
         super().backfill_started(indexes)
-        logger.info("backfill started", extra={"indexes": list(indexes)})
+        self._totals_wanted = list(indexes)
+        if self._lines is not None:
+            self._lines.restart()
+        self._log(logging.INFO, "backfill started", indexes=list(indexes))
 
     def index_seeded(self, index: str) -> None:
         super().index_seeded(index)
-        logger.info("index seeded", extra={"index": index, "documents": self.backfill.get(index, 0)})
+        with self._output:
+            self._finished.add(index)
+        self._log(logging.INFO, "index seeded", index=index, documents=self.backfill.get(index, 0))
 
     def live_started(self) -> None:
         super().live_started()
-        logger.info("following live changes")
+        self._log(logging.INFO, "following live changes")
 
     def batch_flushed(self, stats: BatchStats) -> None:
         super().batch_flushed(stats)
@@ -92,13 +169,18 @@ class LogProgress(Progress):
                                              "flush_ms": round(stats.flush_seconds * 1000, 2)})
 
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
-        logger.warning("document quarantined", extra={"index": index, "id": id, "reason": reason})
+        super().document_quarantined(index, id, reason)
+        self._log(logging.WARNING, "document quarantined", index=index, id=id, reason=reason)
 
     def error(self, error: BaseException) -> None:
-        logger.error("run failed: %s", error)
+        self._log(logging.ERROR, f"run failed: {error}")
 
     def report_if_due(self) -> None:
-        """Called from the main thread: one summary line per interval."""
+        """Called from the main thread: on a terminal, redraw the backfill lines; otherwise (and
+        once live) one summary line per interval."""
+        if self._lines is not None and self._totals_wanted is not None and not self.live.is_set():
+            self._draw_backfill()
+            return
         now = time.monotonic()
         if now - self._last_report < self._every:
             return
@@ -112,4 +194,12 @@ class LogProgress(Progress):
         if latency is not None:
             facts["latency_s"] = round(latency, 3)
         self._last_report, self._changes_reported = now, changes
-        logger.info("progress", extra=facts)
+        self._log(logging.INFO, "progress", **facts)
+
+    def _draw_backfill(self) -> None:
+        assert self._lines is not None and self._totals_wanted is not None
+        if self._lines.totals is None:  # once, off the engine's threads
+            self._lines.totals = self._totals(self._totals_wanted) if self._totals is not None else {}
+        _, _, backfill, _ = self.snapshot()
+        with self._output:
+            self._lines.draw({name: backfill.get(name, 0) for name in self._totals_wanted if name not in self._finished})
