@@ -17,7 +17,7 @@ from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.model import IndexSpec
 from flusso_engine.observer import NullObserver, Observer
 from flusso_engine.pipeline import Pipeline
-from flusso_engine.policy import BatchPolicy, FailurePolicies
+from flusso_engine.policy import BACKFILL_BATCH, BatchPolicy, FailurePolicies
 from flusso_engine.queue.channel import ChannelQueue
 from flusso_engine.queue.protocol import Queue
 from flusso_engine.sinks.protocol import Sink
@@ -39,6 +39,7 @@ class Engine:
         queue_factory: Callable[[int], Queue] = ChannelQueue,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         batch: BatchPolicy | None = None,
+        backfill_batch: BatchPolicy = BACKFILL_BATCH,
         failures: FailurePolicies | None = None,
         observer: Observer | None = None,
         skip_backfill: bool = False,
@@ -48,6 +49,7 @@ class Engine:
         self._sink = sink
         self._observer: Observer = observer or NullObserver()
         self._skip_backfill = skip_backfill
+        self._backfill_batch = backfill_batch
         self._pipeline = Pipeline(
             capture,
             builder,
@@ -97,7 +99,7 @@ class Engine:
         names = [spec.name for spec in unseeded]
         roots = list(dict.fromkeys(spec.root for spec in unseeded))
         self._observer.backfill_started(names)
-        drained = self._pipeline.pump(self._capture.snapshot(roots), scope=frozenset(names))
+        drained = self._pipeline.pump(self._capture.snapshot(roots), scope=frozenset(names), batch=self._backfill_batch)
         if not drained:
             return  # stopped part-way: the indexes stay unseeded and are seeded again next run
         for name in names:

@@ -19,13 +19,17 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.errors import DocumentsRejected, QueueClosed
-from flusso_engine.model import Change, Op, Rejection, TableRef
+from flusso_engine.model import Change, Op, Rejection, RowKey, TableRef
 from flusso_engine.observer import BatchStats, Observer
 from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
 from flusso_engine.queue.protocol import Queue
 from flusso_engine.sinks.protocol import Sink
 
 logger = logging.getLogger(__name__)
+
+#: Documents built per builder call: large enough for one efficient query, small enough that
+#: writing can start while the rest of a big batch is still being built.
+BUILD_CHUNK = 1000
 
 
 class Pipeline:
@@ -67,12 +71,15 @@ class Pipeline:
             queue.close()
         self._capture.stop()
 
-    def pump(self, changes: Iterator[Change], scope: Collection[str] | None = None) -> bool:
+    def pump(
+        self, changes: Iterator[Change], scope: Collection[str] | None = None, batch: BatchPolicy | None = None
+    ) -> bool:
         """Drive `changes` to the sink until the stream ends or `stop` is called.
 
         `scope` limits the documents built to those indexes (a backfill seeds only the unseeded
         ones, even where a seeded index shares the snapshotted root table); it also marks the
-        stream as finite, so it is caught up only at its end. Returns whether the stream was
+        stream as finite, so it is caught up only at its end. `batch` overrides the batch policy
+        for this stream (a backfill takes larger batches). Returns whether the stream was
         drained: every change flushed and confirmed. Raises the worker's error if any, else the
         capture's (after flushing and confirming what was already queued).
         """
@@ -84,7 +91,7 @@ class Pipeline:
         feeder = _Feeder(changes, queue)
         feeder.start()
         try:
-            self._work(queue, feeder, scope)
+            self._work(queue, feeder, scope, batch or self._batch)
         except BaseException:
             queue.close()
             self._capture.stop()
@@ -97,10 +104,10 @@ class Pipeline:
             raise feeder.error
         return feeder.exhausted and queue.empty()
 
-    def _work(self, queue: Queue, feeder: _Feeder, scope: Collection[str] | None) -> None:
+    def _work(self, queue: Queue, feeder: _Feeder, scope: Collection[str] | None, batch_policy: BatchPolicy) -> None:
         take = queue.take
-        max_changes = self._batch.max_changes
-        max_delay = self._batch.max_delay
+        max_changes = batch_policy.max_changes
+        max_delay = batch_policy.max_delay
         seeded_rows: Counter[str] = Counter()
         while not self._stopping:
             batch = take(max_changes, max_delay)
@@ -129,9 +136,15 @@ class Pipeline:
         for index, keys in self._builder.resolve(batch).items():
             if not keys or (scope is not None and index not in scope):
                 continue
-            built = self._builder.build(index, keys, version)
-            self._sink.write(built)
-            documents[index] = len(built)
+            if len(keys) <= BUILD_CHUNK:
+                self._sink.write(self._builder.build(index, keys, version))
+            else:
+                # A chunk at a time, in key order: the sink sends full bulk requests while the
+                # next chunk is being built, so Postgres and OpenSearch work at the same time.
+                ordered = sorted(keys, key=_key_order)
+                for start in range(0, len(ordered), BUILD_CHUNK):
+                    self._sink.write(self._builder.build(index, ordered[start:start + BUILD_CHUNK], version))
+            documents[index] = len(keys)
         assembled = time.perf_counter()
         report = self._sink.flush(caught_up)
         flushed = time.perf_counter()
@@ -172,6 +185,12 @@ class Pipeline:
             self._observer.document_quarantined(
                 rejection.id.index, rejection.id.text, rejection.reason
             )
+
+
+def _key_order(key: RowKey) -> tuple[tuple[int, str], ...]:
+    """Numeric order for integer keys in text form (shorter first), a stable order for any
+    other: neighbouring keys then share chunks, which a builder can read as one key range."""
+    return tuple((len(value), value) for value in key)
 
 
 class _Feeder(threading.Thread):

@@ -26,6 +26,11 @@ class BatchPolicy:
             raise ValueError(f"BatchPolicy.max_delay must not be negative, got {self.max_delay}")
 
 
+#: Backfill batches: a snapshot has no latency to protect, so batches are as large as keeps
+#: several bulk requests in flight and amortizes each flush's round trip over thousands of rows.
+BACKFILL_BATCH = BatchPolicy(max_changes=8192, max_delay=0.5)
+
+
 class FailurePolicy(enum.Enum):
     """What a document the sink rejected does to the run.
 

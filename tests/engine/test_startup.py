@@ -95,7 +95,8 @@ def test_backfill_is_caught_up_only_at_its_end_then_live_follows() -> None:
     sink = RecordingSink(journal)
 
     Engine(
-        capture, InMemoryBuilder(journal), sink, batch=BatchPolicy(max_changes=1), observer=observer
+        capture, InMemoryBuilder(journal), sink,
+        batch=BatchPolicy(max_changes=1), backfill_batch=BatchPolicy(max_changes=1), observer=observer,
     ).run()
 
     assert sink.flushes == [False, False, True, True]  # three backfill batches, then live
@@ -103,6 +104,19 @@ def test_backfill_is_caught_up_only_at_its_end_then_live_follows() -> None:
     assert observer.named("backfill_progress")[-1] == ({"users": 3},)
     names = [name for name, _ in observer.events]
     assert names.index("index_seeded") < names.index("live_started")
+
+
+def test_a_backfill_takes_batches_of_its_own_size() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(9), snapshot={USERS: snapshot_rows(*range(1, 11))})
+    sink = RecordingSink(journal)
+
+    Engine(
+        capture, InMemoryBuilder(journal), sink,
+        batch=BatchPolicy(max_changes=1), backfill_batch=BatchPolicy(max_changes=5, max_delay=10.0),
+    ).run()
+
+    assert sink.flushes == [False, True, True]  # two backfill batches of five, then one live change
 
 
 def test_a_seeding_run_ends_after_the_backfill_without_following_live() -> None:

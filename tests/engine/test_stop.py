@@ -72,6 +72,7 @@ def test_stop_during_backfill_leaves_the_index_unseeded_and_skips_live() -> None
         InMemoryBuilder(journal),
         sink,
         batch=BatchPolicy(max_changes=1, max_delay=10.0),
+        backfill_batch=BatchPolicy(max_changes=1, max_delay=10.0),
         observer=observer,
     )
 
