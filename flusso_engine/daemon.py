@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import threading
 import time
@@ -24,6 +25,7 @@ import psycopg
 from flusso_engine.backends import RunOptions, build_engine, selected_indexes
 from flusso_engine.capture.position import slot_position
 from flusso_engine.capture.slot import format_lsn
+from flusso_engine.errors import FlussoError
 from flusso_engine.http_status import StatusServer
 from flusso_engine.metrics import RunMetrics
 from flusso_engine.model import Lsn
@@ -32,7 +34,7 @@ from flusso_engine.progress import LogProgress
 from flusso_engine.row_counts import backfill_totals
 from flusso_engine.runlock import LiveRunLock
 from flusso_engine.runner import EngineThread
-from flusso_engine.schema import load_config
+from flusso_engine.schema import Config, load_config
 from flusso_engine.status import RunStatus
 
 logger = logging.getLogger("flusso.run")
@@ -102,6 +104,52 @@ class _SlotWatch:
             logger.info("caught up", extra={"lsn": format_lsn(position.confirmed)})
 
 
+class Restarts:
+    """After a transient failure (OpenSearch or Postgres gone for longer than their own retries
+    last), the engine is rebuilt and restarted instead of the process exiting: unconfirmed
+    changes are redelivered, so a restart is always safe. The wait doubles, with jitter, up to a
+    cap, and starts over once a run has lasted a while."""
+
+    def __init__(self, stop: threading.Event, base: float = 1.0, cap: float = 60.0, healthy_after: float = 120.0) -> None:
+        self._stop = stop
+        self._base, self._cap, self._healthy_after = base, cap, healthy_after
+        self._failures = 0
+        self._started = time.monotonic()
+
+    def wait_after(self, error: FlussoError) -> None:
+        if time.monotonic() - self._started > self._healthy_after:
+            self._failures = 0
+        self._failures += 1
+        delay = random.uniform(0.5, 1.0) * min(self._cap, self._base * 2 ** (self._failures - 1))
+        logger.warning("transient failure: %s; restarting in %.1fs (failure %d in a row)", error, delay, self._failures)
+        self._stop.wait(delay)
+        self._started = time.monotonic()
+
+
+def _run_engine(
+    command: RunCommand, config: Config, progress: LogProgress, status: RunStatus, metrics: RunMetrics, signals: _Signals
+) -> bool:
+    """One engine run until it ends, fails or is told to stop; True when the run is over."""
+    options = command.options
+    dsn = config.source.url.get_secret_value()
+    engine = build_engine(config, options, observer=FanOutObserver([progress, status, metrics]),
+                          wrap_sink=metrics.measured_sink)
+    worker = EngineThread(engine).start()
+    watch = _SlotWatch(dsn, options.slot, status, metrics)
+    try:
+        while not worker.wait(TICK_SECONDS):
+            if signals.stop.is_set():
+                return True
+            progress.report_if_due()
+            watch.tick(progress.live.is_set())
+            if command.until_caught_up and watch.caught_up:
+                return True
+        return True  # the capture ended: nothing more will come
+    finally:
+        status.stopping()
+        worker.stop()
+
+
 def run(command: RunCommand) -> int:
     config = load_config(command.config)
     options = command.options
@@ -116,19 +164,15 @@ def run(command: RunCommand) -> int:
                                    "indexes": [index.name for index in config.enabled_indexes()]})
     try:
         with LiveRunLock(dsn, options.slot):
-            engine = build_engine(config, options, observer=FanOutObserver([progress, status, metrics]),
-                                  wrap_sink=metrics.measured_sink)
-            worker = EngineThread(engine).start()
-            watch = _SlotWatch(dsn, options.slot, status, metrics)
-            try:
-                while not worker.wait(TICK_SECONDS) and not signals.stop.is_set():
-                    progress.report_if_due()
-                    watch.tick(progress.live.is_set())
-                    if command.until_caught_up and watch.caught_up:
+            restarts = Restarts(signals.stop)
+            while not signals.stop.is_set():
+                try:
+                    if _run_engine(command, config, progress, status, metrics, signals):
                         break
-            finally:
-                status.stopping()
-                worker.stop()
+                except FlussoError as error:
+                    if not error.transient:
+                        raise
+                    restarts.wait_after(error)
     finally:
         if server is not None:
             server.stop()

@@ -14,6 +14,11 @@ class FlussoError(Exception):
 
     transient: bool = False
 
+    def __init__(self, *args: object, transient: bool | None = None) -> None:
+        super().__init__(*args)
+        if transient is not None:
+            self.transient = transient
+
 
 class ConfigError(FlussoError):
     """Bad configuration or schema input: the message says where and how to fix it."""

@@ -35,7 +35,7 @@ class Reconnects:
         self._failures += 1
         if self._failures > self._max_attempts:
             raise CaptureError(
-                f"{self._what} failed {self._failures} times in a row; last error: {error}"
+                f"{self._what} failed {self._failures} times in a row; last error: {error}", transient=True
             ) from error
         delay = random.uniform(0, min(self._cap, self._base * 2 ** (self._failures - 1)))
         logger.warning(

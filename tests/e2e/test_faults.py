@@ -42,9 +42,8 @@ def test_a_30s_opensearch_outage_during_a_live_load_is_ridden_out(
 ) -> None:
     with psycopg.connect(pg_database_url, autocommit=True) as conn:
         generate(conn, size=1000)
-    config = fault_config(tmp_path / "flusso.toml", pg_database_url, own_opensearch.url, index_prefix, sink="max_retries = 15\n")
+    config = fault_config(tmp_path / "flusso.toml", pg_database_url, own_opensearch.url, index_prefix)
     run = FlussoProcess(config, slot_name, tmp_path / "flusso.log")
-    run.argv += ["--status-address", "0"]
     run.start()
     try:
         run.wait_for("following live changes")

@@ -36,7 +36,8 @@ class FlussoProcess:
     """`flusso run` as a child process, its output kept in a log file."""
 
     def __init__(self, config: Path, slot: str, log: Path) -> None:
-        self.argv = [sys.executable, "-m", "flusso_engine.cli", "run", "--config", str(config), "--slot", slot, "--batch-delay", "20"]
+        self.argv = [sys.executable, "-m", "flusso_engine.cli", "run", "--config", str(config), "--slot", slot,
+                     "--batch-delay", "20", "--status-address", "0"]
         self.log = log
         self.process: subprocess.Popen | None = None
         self._offset = 0

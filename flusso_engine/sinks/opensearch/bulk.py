@@ -188,7 +188,7 @@ class BulkWriter:
                 self._backoff.sleep(attempt)
         raise FlushError(
             f"OpenSearch stayed busy: {len(pending)} document(s) still refused with 429/503 after "
-            f"{self._backoff.max_retries} retries"
+            f"{self._backoff.max_retries} retries", transient=True,
         )
 
     def _post(self, body: bytes) -> dict[str, Any]:
@@ -210,7 +210,7 @@ class BulkWriter:
                     return orjson.loads(raw)
                 failure, retry_after = f"HTTP {status}", retry_after_secs(headers.get("retry-after"))
             if attempt >= self._backoff.max_retries:
-                raise FlushError(f"bulk request failed after {attempt + 1} attempt(s): {failure}")
+                raise FlushError(f"bulk request failed after {attempt + 1} attempt(s): {failure}", transient=True)
             self._backoff.sleep(attempt, retry_after)
             attempt += 1
 

@@ -70,6 +70,6 @@ def call_with_retries(call: Callable[[], T], backoff: Backoff, what: str) -> T:
             return call()
         except (TransportError, TransportConnectionError) as error:
             if not is_transient(error) or attempt >= backoff.max_retries:
-                raise SinkError(f"OpenSearch: {what} failed: {describe(error)}") from error
+                raise SinkError(f"OpenSearch: {what} failed: {describe(error)}", transient=is_transient(error)) from error
             backoff.sleep(attempt)
             attempt += 1
