@@ -17,19 +17,18 @@ from flusso_engine.backends import RunOptions
 from flusso_engine.errors import ConfigError, FlussoError
 from flusso_engine.http_status import DEFAULT_ADDRESS, parse_address
 from flusso_engine.policy import BatchPolicy
+from flusso_engine.preflight import run_check
 from flusso_engine.progress import LogProgress
 from flusso_engine.reindex import reindex
 from flusso_engine.row_counts import backfill_totals
 from flusso_engine.schema import load_config
 from flusso_engine.schema.json_schemas import json_schema
 from flusso_engine.schema.loader import CONFIG_ENV
-from flusso_engine.schema.report import render_human, render_json
 
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    print(render_json(config) if args.format == "json" else render_human(config))
-    return 0
+    return run_check(config, offline=args.offline, slot=args.slot, publication=args.publication, fmt=args.format)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -181,7 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate the config and every schema; print each index's mapping")
     check.add_argument("--config", help=f"path to flusso.toml (default: ${CONFIG_ENV} or ./flusso.toml)")
-    check.add_argument("--format", choices=("human", "json"), default="human")
+    check.add_argument("--format", choices=("human", "json"), default=_env("FORMAT", "human"))
+    check.add_argument("--offline", action="store_true", default=_env_flag("OFFLINE"),
+                       help="only validate the files; do not connect to the database")
+    check.add_argument("--slot", default=_env("SLOT", "flusso"), help="replication slot the run will use (default: flusso)")
+    check.add_argument("--publication", default=_env("PUBLICATION", "flusso"), help="publication the run will use (default: flusso)")
     check.set_defaults(run=_check)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a file format, for editor assist")

@@ -22,14 +22,14 @@ def fixture_secrets(monkeypatch):
 
 
 def test_check_prints_every_index_with_its_mapping(capsys):
-    assert main(["check", "--config", CONFIG]) == 0
+    assert main(["check", "--offline", "--config", CONFIG]) == 0
     out = capsys.readouterr().out
     assert all(f"index   {name}" in out for name in ("users", "orders", "products", "line_items"))
     assert '"dynamic": "strict"' in out
 
 
 def test_check_json_is_machine_readable(capsys):
-    assert main(["check", "--config", CONFIG, "--format", "json"]) == 0
+    assert main(["check", "--offline", "--config", CONFIG, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [i["name"] for i in report["indexes"]] == ["users", "orders", "products", "line_items"]
     assert report["indexes"][0]["mapping"]["mappings"]["properties"]["email"]["type"] == "keyword"
@@ -37,26 +37,26 @@ def test_check_json_is_machine_readable(capsys):
 
 @pytest.mark.parametrize("form", ["human", "json"])
 def test_check_never_prints_secrets(capsys, form):
-    main(["check", "--config", CONFIG, "--format", form])
+    main(["check", "--offline", "--config", CONFIG, "--format", form])
     out = capsys.readouterr().out
     assert "os-s3cret" not in out and "s3cret" not in out and "pg%20s3cret" not in out
 
 
 def test_check_reads_the_config_path_from_flusso_config(capsys, monkeypatch):
     monkeypatch.setenv("FLUSSO_CONFIG", CONFIG)
-    assert main(["check"]) == 0
+    assert main(["check", "--offline"]) == 0
     assert "index   users" in capsys.readouterr().out
 
 
 def test_check_defaults_to_flusso_toml_in_the_working_directory(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert main(["check"]) == 2
+    assert main(["check", "--offline"]) == 2
     assert "flusso.toml" in capsys.readouterr().err
 
 
 def test_check_reports_config_errors_without_a_traceback(capsys, tmp_path):
     (tmp_path / "flusso.toml").write_text('[source]\ntype = "postgres"\nconnection_url = "postgres://u@h/db"\nmanage_publicaton = true\n')
-    assert main(["check", "--config", str(tmp_path / "flusso.toml")]) == 2
+    assert main(["check", "--offline", "--config", str(tmp_path / "flusso.toml")]) == 2
     err = capsys.readouterr().err
     assert "did you mean `manage_publication`" in err and "Fix:" in err
     assert "Traceback" not in err

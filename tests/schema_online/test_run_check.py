@@ -46,3 +46,10 @@ def test_the_password_never_appears_in_either_format(shop_url: str, make_config:
     for fmt in ("human", "json"):
         run_check(config, offline=False, slot="flusso", publication="flusso", fmt=fmt)
         assert "hunter2-secret" not in capsys.readouterr().out
+
+
+def test_flusso_check_runs_the_online_check_by_default(demo_config, capsys) -> None:  # noqa: ANN001
+    from flusso_engine.cli import main
+
+    assert main(["check", "--config", str(demo_config)]) == 0
+    assert "online" in capsys.readouterr().out
