@@ -7,12 +7,12 @@ there. Deleting the index in OpenSearch, or changing the schema, makes it unseed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 
 import dagster as dg
 from opensearchpy import OpenSearch
 
-from flusso_engine.model import Document, FlushReport, IndexSpec
+from flusso_engine.sinks.forwarding import RebuildSink
 from flusso_engine.sinks.protocol import Sink
 
 IS_SEEDED = "is_seeded"
@@ -35,38 +35,13 @@ def index_exists(client: OpenSearch | None, alias: str) -> bool:
     return True if client is None else bool(client.indices.exists(index=alias))
 
 
-class MetadataSeededSink:
-    """A sink whose `is_seeded` answers from Dagster, and which starts requested reseeds.
-
-    Everything else goes to the wrapped sink unchanged. A reseed is started right after the
-    index is ensured, so the rebuild is a new generation the wrapped sink swaps in when seeded.
-    """
+class MetadataSeededSink(RebuildSink):
+    """A sink whose `is_seeded` answers from Dagster's metadata, and which starts the rebuilds
+    (reseeds) it is given; everything else goes to the wrapped sink unchanged."""
 
     def __init__(self, inner: Sink, seeded: Callable[[str], bool], reseed: Collection[str] = ()) -> None:
-        self._inner = inner
+        super().__init__(inner, reseed)
         self._seeded = seeded
-        self._reseed = frozenset(reseed)
-        self.persistent = inner.persistent
-
-    def ensure_index(self, index: IndexSpec) -> None:
-        self._inner.ensure_index(index)
-        if index.name in self._reseed:
-            self._inner.reindex(index.name)
 
     def is_seeded(self, index: str) -> bool:
-        return index not in self._reseed and self._seeded(index)
-
-    def mark_seeded(self, index: str) -> None:
-        self._inner.mark_seeded(index)
-
-    def write(self, documents: Iterable[Document]) -> None:
-        self._inner.write(documents)
-
-    def flush(self, caught_up: bool) -> FlushReport:
-        return self._inner.flush(caught_up)
-
-    def reindex(self, index: str) -> None:
-        self._inner.reindex(index)
-
-    def close(self) -> None:
-        self._inner.close()
+        return index not in self.rebuild and self._seeded(index)

@@ -14,33 +14,15 @@ from flusso_engine.model import IndexSpec
 from flusso_engine.progress import LogProgress
 from flusso_engine.runner import EngineThread
 from flusso_engine.schema import Config
-from flusso_engine.sinks.forwarding import ForwardingSink
-from flusso_engine.sinks.protocol import Sink
+from flusso_engine.sinks.forwarding import RebuildSink
 
 TICK_SECONDS = 0.5
-
-
-class RebuildSink(ForwardingSink):
-    """Starts a new generation of `index` as soon as it is ensured, and reports it unseeded, so
-    the engine's ordinary backfill fills that generation."""
-
-    def __init__(self, inner: Sink, index: str) -> None:
-        super().__init__(inner)
-        self._index = index
-
-    def ensure_index(self, index: IndexSpec) -> None:
-        self.inner.ensure_index(index)
-        if index.name == self._index:
-            self.inner.reindex(index.name)
-
-    def is_seeded(self, index: str) -> bool:
-        return index != self._index and self.inner.is_seeded(index)
 
 
 def reindex(config: Config, options: RunOptions, name: str, progress: LogProgress) -> None:
     """Rebuild `name` and return once the new generation serves. Interrupted, the half-built
     generation stays unseeded and the next run (or reindex) seeds it again."""
-    engine = build_engine(config, options, only=[name], observer=progress, wrap_sink=lambda sink: RebuildSink(sink, name))
+    engine = build_engine(config, options, only=[name], observer=progress, wrap_sink=lambda sink: RebuildSink(sink, [name]))
     worker = EngineThread(engine, live=False).start()
     try:
         while not worker.wait(TICK_SECONDS):

@@ -6,7 +6,7 @@ without knowing which sink it is; subclasses override only the call they change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
 from flusso_engine.sinks.protocol import Sink
@@ -37,3 +37,21 @@ class ForwardingSink:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class RebuildSink(ForwardingSink):
+    """Starts a new generation of each of `rebuild` as soon as it is ensured and reports it
+    unseeded, so the engine's ordinary backfill fills that generation and `mark_seeded` swaps it
+    in: a zero-downtime rebuild with no special path through the engine."""
+
+    def __init__(self, inner: Sink, rebuild: Collection[str]) -> None:
+        super().__init__(inner)
+        self.rebuild = frozenset(rebuild)
+
+    def ensure_index(self, index: IndexSpec) -> None:
+        self.inner.ensure_index(index)
+        if index.name in self.rebuild:
+            self.inner.reindex(index.name)
+
+    def is_seeded(self, index: str) -> bool:
+        return index not in self.rebuild and self.inner.is_seeded(index)
