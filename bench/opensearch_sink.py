@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,17 +65,23 @@ def raw_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: int
     index = f"bench_raw_{uuid.uuid4().hex[:8]}"
     client.indices.create(index=index, body=index_body(MAPPING, settings))
     bodies = [b"".join(payload for _, payload in chunk) for chunk in plan_chunks([encode(d, index) for d in docs], batch_size, settings.max_bytes)]
+    seconds = post_bulk(url, bodies, clients)
+    client.indices.delete(index=index)
+    return len(docs) / seconds
+
+
+def post_bulk(url: str, bodies: Sequence[bytes | memoryview], clients: int) -> float:
+    """Seconds for `clients` minimal loops to post `bodies` to /_bulk: plain urllib3, nothing
+    parsed but the `errors` flag. The raw limit every sink figure is compared against."""
     pool = urllib3.PoolManager(maxsize=clients)
     target = f"{url}/_bulk?filter_path=errors,items.*.status,items.*.error,items.*._id"
 
-    def post(body: bytes) -> None:
-        response = pool.request("POST", target, body=body, headers={"content-type": "application/x-ndjson"})
+    def post(body: bytes | memoryview) -> None:
+        response = pool.request("POST", target, body=bytes(body), headers={"content-type": "application/x-ndjson"})
         assert response.status == 200 and not orjson.loads(response.data)["errors"], response.data[:300]
 
     with ThreadPoolExecutor(clients) as executor:
-        seconds = timed(lambda: list(executor.map(post, bodies)))
-    client.indices.delete(index=index)
-    return len(docs) / seconds
+        return timed(lambda: list(executor.map(post, bodies)))
 
 
 def sink_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: int, concurrency: int, flush_docs: int) -> float:

@@ -1,0 +1,249 @@
+"""B3 latency, B4 sustained throughput, B7 WAL held: a live engine under a change load."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench.lag import LagSampler
+from bench.opensearch_sink import post_bulk
+from bench.stack import Stack, write_config
+from dev.home import PROJECT_ROOT
+from flusso_engine.backends import RunOptions, build_builder, build_capture, build_sink, failure_policies, selected_indexes
+from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.engine import Engine
+from flusso_engine.model import Ack, Change, TableRef
+from flusso_engine.observer import NullObserver
+from flusso_engine.schema import load_config
+
+#: Load processes share the rate above this many changes/s each (one process tops out near it).
+RATE_PER_LOADER = 2000
+
+
+class TimedCapture:
+    """A capture that notes each live change's commit time and, when its ack is confirmed (right
+    after the flush that made it durable), the latency from commit to that moment."""
+
+    def __init__(self, inner: ChangeCapture) -> None:
+        self._inner = inner
+        self._commits: dict[int, float] = {}
+        self.latencies: list[float] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._commits)
+
+    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
+        return self._inner.snapshot(tables)
+
+    def live(self) -> Iterator[Change]:
+        for change in self._inner.live():
+            if change.commit_time is not None:
+                self._commits[change.ack.seq] = change.commit_time
+            yield change
+
+    def confirm(self, acks: Sequence[Ack]) -> None:
+        now = time.time()
+        for ack in acks:
+            committed = self._commits.pop(ack.seq, None)
+            if committed is not None:
+                self.latencies.append(now - committed)
+        self._inner.confirm(acks)
+
+    def stop(self) -> None:
+        self._inner.stop()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class CaughtUp(NullObserver):
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def caught_up(self) -> None:
+        self.event.set()
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50: float
+    p95: float
+    p99: float
+    changes: int
+    floor: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def bulk_round_trip(opensearch_url: str, requests: int = 50) -> float:
+    """Mean seconds of a one-document bulk request: with the batch delay, the latency floor."""
+    body = b'{"index":{"_index":"bench_rtt","_id":"1"}}\n{"x":1}\n'
+    post_bulk(opensearch_url, [body] * 5, 1)  # creates the index
+    return post_bulk(opensearch_url, [body] * requests, 1) / requests
+
+
+def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float,
+            profile: Path) -> Latency:
+    """Engine in this process (its worker on the main thread, profiled); the demo load in another."""
+    from pyinstrument import Profiler
+
+    slot = f"bench_{uuid.uuid4().hex[:8]}"
+    config = load_config(write_config(workdir / "b3.toml", database_url, stack.opensearch_url, f"b3{slot}_", schemas))
+    options = RunOptions(slot=slot, publication=slot)
+    indexes = selected_indexes(config)
+    capture = TimedCapture(build_capture(config, options, indexes))
+    observer = CaughtUp()
+    engine = Engine(capture, build_builder(config, indexes), build_sink(config, options), batch=options.batch,
+                    failures=failure_policies(config), observer=observer)
+    load_argv = [sys.executable, "-m", "dev.demo.load", "--dsn", database_url, "--rate", str(rate), "--duration", str(seconds), "--seed", "3"]
+
+    def drive() -> None:
+        try:
+            observer.event.wait(600)
+            subprocess.run(load_argv, cwd=PROJECT_ROOT, check=True, capture_output=True)
+            deadline = time.monotonic() + 30
+            time.sleep(1.0)
+            while capture.pending and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            engine.stop()
+
+    driver = threading.Thread(target=drive, daemon=True)
+    driver.start()
+    profiler = Profiler()
+    profiler.start()
+    engine.run()
+    profiler.stop()
+    driver.join()
+    profile.write_text(profiler.output_text(unicode=True))
+    stack.drop_slots()
+    lat = capture.latencies
+    floor = options.batch.max_delay + bulk_round_trip(stack.opensearch_url)
+    return Latency(percentile(lat, 0.5), percentile(lat, 0.95), percentile(lat, 0.99), len(lat), floor)
+
+
+class FlussoRun:
+    """`flusso run` as a user runs it, in a subprocess: the engine has a process of its own."""
+
+    def __init__(self, config: Path, slot: str) -> None:
+        flusso = Path(sys.executable).parent / "flusso"
+        self._process = subprocess.Popen([str(flusso), "run", "--config", str(config), "--slot", str(slot), "--publication", slot],
+                                         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def following(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, name: str) -> tuple[FlussoRun, LagSampler]:
+    """A `flusso run` that has seeded its indexes and caught up with the server."""
+    slot = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+    config = write_config(workdir / f"{slot}.toml", database_url, stack.opensearch_url, f"{slot}_", schemas)
+    run = FlussoRun(config, slot)
+    sampler = LagSampler(database_url, slot)
+    deadline = time.monotonic() + 600
+    while slot_missing(database_url, slot):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"flusso run never created slot {slot}")
+        time.sleep(0.5)
+    if not sampler.wait_caught_up(600):
+        raise RuntimeError("flusso run did not catch up")
+    return run, sampler
+
+
+def slot_missing(dsn: str, slot: str) -> bool:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND confirmed_flush_lsn IS NOT NULL", (slot,)).fetchone() is None
+
+
+def churn(database_url: str, kind: str, rate: float, seconds: float, seed: int) -> list[subprocess.Popen]:
+    """Load processes sharing `rate`, each with its own seed."""
+    loaders = max(1, math.ceil(rate / RATE_PER_LOADER))
+    return [
+        subprocess.Popen([sys.executable, "-m", "bench.churn", database_url, kind, "--rate", str(rate / loaders),
+                          "--duration", str(seconds), "--seed", str(seed + n)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+        for n in range(loaders)
+    ]
+
+
+def sample_while(loaders: list[subprocess.Popen], sampler: LagSampler) -> tuple[list[tuple[float, int]], int]:
+    """Lag samples once a second while the loaders run; returns them and the changes made."""
+    samples = []
+    while any(loader.poll() is None for loader in loaders):
+        samples.append(sampler.sample())
+        time.sleep(1.0)
+    made = sum(int(loader.communicate()[0].strip() or 0) for loader in loaders)
+    return samples, made
+
+
+@dataclass(frozen=True)
+class Step:
+    offered: float
+    achieved: float
+    max_lag_seconds: float
+    flat: bool
+
+
+def sustained(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rates: Sequence[float],
+              seconds: float, flat_lag_seconds: float = 2.0) -> list[Step]:
+    """Raise the products update rate step by step until the slot's time lag grows."""
+    run, sampler = following(stack, database_url, schemas, workdir, "b4")
+    steps = []
+    try:
+        for rate in rates:
+            started = time.monotonic()
+            samples, made = sample_while(churn(database_url, "products", rate, seconds, seed=int(rate)), sampler)
+            achieved = made / max(seconds, time.monotonic() - started - 1.0)
+            late = [lag for lag, _ in samples[len(samples) // 2:]] or [0.0]
+            steps.append(Step(rate, achieved, max(late), max(late) <= flat_lag_seconds))
+            if not steps[-1].flat:
+                break
+            sampler.wait_caught_up(60)
+    finally:
+        run.stop()
+        stack.drop_slots()
+    return steps
+
+
+@dataclass(frozen=True)
+class Held:
+    max_seconds: float
+    max_bytes: int
+    window_seconds: float
+    wal_bytes: int
+
+
+def wal_held(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float) -> Held:
+    """Only a table no index reads changes; the slot must still move with the head."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_noise (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text)")
+    run, sampler = following(stack, database_url, schemas, workdir, "b7")
+    try:
+        with psycopg.connect(database_url) as conn:
+            start = int(str(conn.execute("SELECT pg_current_wal_lsn() - '0/0'").fetchone()[0]))  # type: ignore[index]
+        samples, _ = sample_while(churn(database_url, "noise", rate, seconds, seed=7), sampler)
+        with psycopg.connect(database_url) as conn:
+            end = int(str(conn.execute("SELECT pg_current_wal_lsn() - '0/0'").fetchone()[0]))  # type: ignore[index]
+    finally:
+        run.stop()
+        stack.drop_slots()
+    return Held(max(s for s, _ in samples), max(b for _, b in samples), seconds, end - start)
+
