@@ -19,6 +19,9 @@ from flusso_engine.schema.index_yaml import IndexSchema
 CHUNK_SIZE = 1000
 
 
+_WAL_POSITION = "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"
+
+
 class PostgresDocumentBuilder:
     """Builds the documents of the given indexes from one Postgres database.
 
@@ -47,6 +50,11 @@ class PostgresDocumentBuilder:
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
         query = self._queries[index]
         wanted = list(keys)
+        # The version is where the WAL stood when these rows were read, not the LSN of the change
+        # that asked for them: the body reflects everything committed by then. So a later build
+        # always carries a higher version than an earlier one, whichever path (backfill, live,
+        # a redelivery after a crash) did it, and a stale body can never overwrite a newer one.
+        version = max(version, int(self._source.rows(_WAL_POSITION, [])[0][0]))
         documents: list[Document] = []
         with _no_collector_pauses():
             for start in range(0, len(wanted), CHUNK_SIZE):

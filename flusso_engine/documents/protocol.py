@@ -28,7 +28,9 @@ class DocumentBuilder(Protocol):
 
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
         """One Document per key: the assembled body, or a tombstone when the root row is
-        missing, soft-deleted or filtered out. Every document carries `version`."""
+        missing, soft-deleted or filtered out. Every document carries a version of at least
+        `version` and at least the source position its rows were read at, so that of two
+        builds of one document the later one always has the higher version."""
         ...
 
     def close(self) -> None:
