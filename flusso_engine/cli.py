@@ -146,7 +146,9 @@ def _add_engine_flags(command: argparse.ArgumentParser) -> None:
 def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="backfill unseeded indexes, then follow live changes (every flag also reads FLUSSO_<FLAG>)")
     _add_engine_flags(run)
-    run.add_argument("--status-address", type=parse_address, default=_env("STATUS_ADDRESS", DEFAULT_ADDRESS),
+    # --public-address / FLUSSO_PUBLIC_ADDRESS are the reference CLI's names for the same surface.
+    run.add_argument("--status-address", "--public-address", dest="status_address", type=parse_address,
+                     default=_env("STATUS_ADDRESS", _env("PUBLIC_ADDRESS", DEFAULT_ADDRESS)),
                      help=f"serve /healthz /readyz /status /metrics here (default {DEFAULT_ADDRESS}; 0 disables)")
     run.add_argument("--skip-backfill", action="store_true", default=_env_flag("SKIP_BACKFILL"), help="never backfill, even unseeded indexes")
     run.add_argument("--until-caught-up", action="store_true", default=_env_flag("UNTIL_CAUGHT_UP"),

@@ -26,3 +26,9 @@ def test_a_broken_config_is_one_line_and_exit_2_without_secrets(tmp_path: Path) 
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert "s3cret" not in done.stderr
+
+
+def test_the_reference_public_address_flag_names_the_status_surface() -> None:
+    from flusso_engine.cli import build_parser
+
+    assert build_parser().parse_args(["run", "--public-address", "127.0.0.1:9999"]).status_address == ("127.0.0.1", 9999)
