@@ -1,26 +1,28 @@
 """The execution machinery: one change stream through queue → resolve → build → sink → flush → ack.
 
-Two threads per stream. The capture thread only moves changes into the bounded queue, so a slow
-sink back-pressures the source instead of growing memory. The worker (the caller's thread) takes
-a batch, resolves it to deduplicated document keys, builds each document once, writes and
-flushes, and only then confirms the batch's acks: a crash anywhere before the confirm leaves the
-whole batch to be redelivered, and redelivery is harmless because documents are rebuilt from the
-current rows.
+Three threads per stream. The capture thread only moves changes into the bounded queue, so a
+slow sink back-pressures the source instead of growing memory. The worker (the caller's thread)
+takes a batch, resolves it to deduplicated document keys and builds each document once. The
+delivery thread (delivery.py) writes those documents, flushes, and only then confirms the
+batch's acks, batch after batch in order, while the worker already builds the next batch: a
+crash anywhere before a confirm leaves that batch and every later one to be redelivered, and
+redelivery is harmless because documents are rebuilt from the current rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 
 from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.delivery import Delivery, Emptied, Seal
 from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.errors import DocumentsRejected, QueueClosed
 from flusso_engine.model import Change, Op, Rejection, RowKey, TableRef
-from flusso_engine.observer import BatchStats, Observer
+from flusso_engine.observer import Observer
 from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
 from flusso_engine.queue.protocol import Queue
 from flusso_engine.sinks.protocol import Sink
@@ -72,29 +74,44 @@ class Pipeline:
         self._capture.stop()
 
     def pump(
-        self, changes: Iterator[Change], scope: Collection[str] | None = None, batch: BatchPolicy | None = None
+        self,
+        changes: Iterator[Change],
+        scope: Collection[str] | None = None,
+        batch: BatchPolicy | None = None,
+        on_flushed: Callable[[Sequence[Change]], None] | None = None,
     ) -> bool:
         """Drive `changes` to the sink until the stream ends or `stop` is called.
 
         `scope` limits the documents built to those indexes (a backfill seeds only the unseeded
         ones, even where a seeded index shares the snapshotted root table); it also marks the
         stream as finite, so it is caught up only at its end. `batch` overrides the batch policy
-        for this stream (a backfill takes larger batches). Returns whether the stream was
-        drained: every change flushed and confirmed. Raises the worker's error if any, else the
-        capture's (after flushing and confirming what was already queued).
+        for this stream (a backfill takes larger batches). `on_flushed` is called with each
+        batch's changes once they are flushed and confirmed, in batch order, on the delivery
+        thread. Returns whether the stream was drained: every change flushed and confirmed.
+        Raises the worker's or the delivery's error if any, else the capture's (after flushing
+        and confirming what was already queued).
         """
         queue = self._queue_factory()
         with self._lock:
             if self._stopping:
                 return False
             self._queue = queue
+        policy = batch or self._batch
+        delivery = Delivery(
+            self._sink, self._capture, self._observer, self._settle_rejections, queue.close,
+            ahead=policy.ahead, backfill=scope is not None, on_flushed=on_flushed,
+        )
         feeder = _Feeder(changes, queue)
         feeder.start()
+        delivery.start()
         try:
-            self._work(queue, feeder, scope, batch or self._batch)
+            self._work(queue, feeder, delivery, scope, policy)
+            delivery.finish()
         except BaseException:
             queue.close()
             self._capture.stop()
+            with contextlib.suppress(BaseException):  # the worker's error is the one to raise
+                delivery.finish()
             raise
         finally:
             feeder.join()
@@ -104,72 +121,57 @@ class Pipeline:
             raise feeder.error
         return feeder.exhausted and queue.empty()
 
-    def _work(self, queue: Queue, feeder: _Feeder, scope: Collection[str] | None, batch_policy: BatchPolicy) -> None:
+    def _work(
+        self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str] | None, policy: BatchPolicy
+    ) -> None:
         take = queue.take
-        max_changes = batch_policy.max_changes
-        max_delay = batch_policy.max_delay
-        seeded_rows: Counter[str] = Counter()
         while not self._stopping:
-            batch = take(max_changes, max_delay)
+            delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
+            if self._stopping:
+                return
+            batch = take(policy.max_changes, policy.max_delay)
             if not batch:
                 return
             # Read `exhausted` before `empty`: once the feeder is done, emptiness is final.
             caught_up = (scope is None or feeder.exhausted) and queue.empty()
-            documents = self._commit(batch, scope, caught_up)
-            if scope is not None:
-                seeded_rows.update(documents)
-                self._observer.backfill_progress(dict(seeded_rows))
-            if caught_up:
-                self._observer.caught_up()
+            self._build(batch, scope, caught_up, delivery)
 
-    def _commit(
-        self, batch: list[Change], scope: Collection[str] | None, caught_up: bool
-    ) -> dict[str, int]:
-        """Resolve, build, write, flush, then confirm one batch; returns documents per index."""
-        acks = [change.ack for change in batch]
-        version = max([ack.lsn for ack in acks])
+    def _build(self, batch: list[Change], scope: Collection[str] | None, caught_up: bool, delivery: Delivery) -> None:
+        """Resolve and build one batch, handing its documents and then its seal to `delivery`."""
+        version = max(change.ack.lsn for change in batch)
         started = time.perf_counter()
         truncated = {change.table for change in batch if change.op is Op.TRUNCATE}
         if truncated:
-            self._empty_indexes_of(truncated, scope)
+            emptied = self._indexes_emptied_by(truncated, scope)
+            if emptied:
+                delivery.send(Emptied(emptied))
         documents: dict[str, int] = {}
         for index, keys in self._builder.resolve(batch).items():
             if not keys or (scope is not None and index not in scope):
                 continue
             if len(keys) <= BUILD_CHUNK:
-                self._sink.write(self._builder.build(index, keys, version))
+                delivery.send(list(self._builder.build(index, keys, version)))
             else:
                 # A chunk at a time, in key order: the sink sends full bulk requests while the
                 # next chunk is being built, so Postgres and OpenSearch work at the same time.
                 ordered = sorted(keys, key=_key_order)
                 for start in range(0, len(ordered), BUILD_CHUNK):
-                    self._sink.write(self._builder.build(index, ordered[start:start + BUILD_CHUNK], version))
+                    delivery.send(list(self._builder.build(index, ordered[start:start + BUILD_CHUNK], version)))
             documents[index] = len(keys)
-        assembled = time.perf_counter()
-        report = self._sink.flush(caught_up)
-        flushed = time.perf_counter()
-        if report.rejected:
-            self._settle_rejections(report.rejected)
-        self._capture.confirm(acks)
-        commit_times = [change.commit_time for change in batch if change.commit_time is not None]
-        self._observer.batch_flushed(
-            BatchStats(
-                len(batch), documents, assembled - started, flushed - assembled,
-                max(commit_times) if commit_times else None,
-            )
-        )
-        return documents
+        delivery.send(Seal(batch, documents, time.perf_counter() - started, caught_up))
 
-    def _empty_indexes_of(self, roots: set[TableRef], scope: Collection[str] | None) -> None:
-        """A TRUNCATE of a root table empties its indexes: a fresh generation is started and
-        made the serving one at once (readers see the table's new, empty state), and the rows
-        inserted after the truncate are written into it by this and later batches. Truncates of
-        other tables rebuild the affected documents through resolve like any change."""
-        for spec in self._builder.indexes():
-            if spec.root in roots and (scope is None or spec.name in scope):
-                logger.info("root table %s truncated: emptying index %s", spec.root, spec.name)
-                self._sink.reindex(spec.name)
-                self._sink.mark_seeded(spec.name)
+    def _indexes_emptied_by(self, roots: set[TableRef], scope: Collection[str] | None) -> tuple[str, ...]:
+        """A TRUNCATE of a root table empties its indexes: the delivery starts a fresh generation
+        and makes it the serving one at once (readers see the table's new, empty state), and the
+        rows inserted after the truncate are written into it by this and later batches. Truncates
+        of other tables rebuild the affected documents through resolve like any change."""
+        emptied = tuple(
+            spec.name for spec in self._builder.indexes()
+            if spec.root in roots and (scope is None or spec.name in scope)
+        )
+        for name in emptied:
+            logger.info("a root table was truncated: emptying index %s", name)
+        return emptied
 
     def _settle_rejections(self, rejected: Sequence[Rejection]) -> None:
         """Stop if any rejected document's index says so, before quarantining any: the batch is

@@ -14,16 +14,24 @@ class BatchPolicy:
 
     One batch is one flush, so N changes cost ceil(N / max_changes) bulk round trips; the delay
     bounds how long a lone change waits for company.
+
+    `ahead` is how many batches the worker may resolve and build while an earlier one is still
+    being written and flushed: with 1, Postgres builds batch N+1 while OpenSearch makes batch N
+    durable; with 0, each batch waits for the previous flush. Acks are confirmed in batch order
+    either way.
     """
 
     max_changes: int = 256
     max_delay: float = 0.05
+    ahead: int = 1
 
     def __post_init__(self) -> None:
         if self.max_changes < 1:
             raise ValueError(f"BatchPolicy.max_changes must be at least 1, got {self.max_changes}")
         if self.max_delay < 0:
             raise ValueError(f"BatchPolicy.max_delay must not be negative, got {self.max_delay}")
+        if self.ahead < 0:
+            raise ValueError(f"BatchPolicy.ahead must not be negative, got {self.ahead}")
 
 
 #: Backfill batches: a snapshot has no latency to protect, so batches are as large as keeps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from flusso_engine.engine import Engine
 from flusso_engine.policy import BatchPolicy
@@ -18,15 +17,7 @@ from tests.engine.fakes import (
     ScriptedCapture,
     changes,
 )
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
+from tests.engine.waiting import eventually
 
 
 def test_back_pressure_blocks_the_capture_while_the_queue_is_full() -> None:
@@ -45,10 +36,11 @@ def test_back_pressure_blocks_the_capture_while_the_queue_is_full() -> None:
 
     run = Background(engine.run)
     assert sink.in_flush.wait(5)
-    # Two changes in the held batch, four in the queue, one waiting in the capture's hand.
-    assert eventually(lambda: capture.pulled >= 7)
+    # Two changes in the batch held in its flush, two in the batch built ahead of it, four in
+    # the queue, one waiting in the capture's hand.
+    assert eventually(lambda: capture.pulled >= 9)
     time.sleep(0.1)
-    assert capture.pulled == 7
+    assert capture.pulled == 9
     gate.set()
     run.join()
 

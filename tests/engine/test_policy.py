@@ -19,3 +19,8 @@ def test_refuses_a_batch_of_fewer_than_one_change() -> None:
 def test_refuses_a_negative_delay() -> None:
     with pytest.raises(ValueError, match="max_delay"):
         BatchPolicy(max_delay=-1)
+
+
+def test_batch_policy_rejects_a_negative_number_of_batches_ahead() -> None:
+    with pytest.raises(ValueError, match="ahead"):
+        BatchPolicy(ahead=-1)

@@ -18,6 +18,7 @@ from tests.engine.fakes import (
     changes,
     snapshot_rows,
 )
+from tests.engine.waiting import eventually
 
 
 def test_graceful_stop_confirms_only_flushed_changes() -> None:
@@ -38,13 +39,15 @@ def test_graceful_stop_confirms_only_flushed_changes() -> None:
 
     run = Background(engine.run)
     assert sink.in_flush.wait(5)
+    # The next batch is built while the first one flushes; the third waits for a slot.
+    assert eventually(lambda: "build users 3,4" in journal)
     engine.stop()
     gate.set()
     run.join()
 
     assert run.error is None
-    assert sink.flushes == [False]
-    assert capture.confirmed_seqs == [0, 1]
+    assert sink.flushes == [False, False]
+    assert capture.confirmed_seqs == [0, 1, 2, 3]
     assert capture.closed and builder.closed and sink.closed
     assert observer.named("error") == [] and observer.events[-1] == ("stopped", ())
 
@@ -78,6 +81,7 @@ def test_stop_during_backfill_leaves_the_index_unseeded_and_skips_live() -> None
 
     run = Background(engine.run)
     assert sink.in_flush.wait(5)
+    assert eventually(lambda: "build users 2" in journal)
     engine.stop()
     gate.set()
     run.join()
@@ -85,4 +89,4 @@ def test_stop_during_backfill_leaves_the_index_unseeded_and_skips_live() -> None
     assert run.error is None
     assert journal.entries("mark_seeded") == []
     assert observer.named("live_started") == []
-    assert capture.confirmed_seqs == [0]
+    assert capture.confirmed_seqs == [0, 1]

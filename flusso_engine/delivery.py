@@ -1,0 +1,161 @@
+"""The delivery stage: writes built documents, flushes each batch, then confirms its acks.
+
+It runs on a thread of its own so that the worker can resolve and build batch N+1 in Postgres
+while this thread makes batch N durable in the sink. Batches arrive as a stream of items in
+batch order (documents, then the batch's seal) through a small bounded hand-off, and one thread
+handles them one after another, so flushes and confirms keep the order of the batches: a batch
+is confirmed only after its own flush and after every earlier batch's confirm.
+
+After an error, the stage stops touching the sink and drops what is handed to it, and wakes the
+worker (`on_failure` closes its queue, which an idle live stream would otherwise never refill);
+the worker raises the error at its next hand-off or when it finishes. Nothing after the failed
+batch is confirmed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.model import Change, Document, Rejection
+from flusso_engine.observer import BatchStats, Observer
+from flusso_engine.sinks.protocol import Sink
+
+#: Chunks of documents the worker may hand over before it waits: enough to keep the sink busy
+#: while the next chunk is built, few enough to bound memory (a chunk is up to BUILD_CHUNK docs).
+HANDOFF_CHUNKS = 4
+
+#: How often a worker blocked on the hand-off looks whether the stage failed meanwhile.
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Emptied:
+    """Indexes whose root table was truncated: the sink starts them over before later writes."""
+
+    indexes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """The end of one batch: flush what was written, then confirm these changes."""
+
+    changes: Sequence[Change]
+    documents: dict[str, int]
+    build_seconds: float
+    caught_up: bool
+
+
+Item = Emptied | Seal | list[Document]
+_END = object()
+
+
+class Delivery(threading.Thread):
+    """Runs the write → flush → confirm half of the pipeline for one stream."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        capture: ChangeCapture,
+        observer: Observer,
+        settle: Callable[[Sequence[Rejection]], None],
+        on_failure: Callable[[], None],
+        *,
+        ahead: int,
+        backfill: bool,
+        on_flushed: Callable[[Sequence[Change]], None] | None = None,
+    ) -> None:
+        super().__init__(name="flusso-delivery", daemon=True)
+        self._sink = sink
+        self._capture = capture
+        self._observer = observer
+        self._settle = settle
+        self._on_failure = on_failure
+        self._backfill = backfill
+        self._on_flushed = on_flushed
+        self._handoff: queue.Queue[object] = queue.Queue(maxsize=HANDOFF_CHUNKS)
+        # One slot for the batch being flushed plus `ahead` for batches built meanwhile.
+        self._slots = threading.Semaphore(ahead + 1)
+        self._seeded: Counter[str] = Counter()
+        self.error: BaseException | None = None
+
+    # The worker's side.
+
+    def begin_batch(self) -> None:
+        """Wait until fewer than `ahead` earlier batches are still waiting for their flush."""
+        while not self._slots.acquire(timeout=POLL_SECONDS):
+            self._raise_if_failed()
+        self._raise_if_failed()
+
+    def send(self, item: Item) -> None:
+        """Hand over the next item, waiting while the hand-off is full."""
+        while True:
+            self._raise_if_failed()
+            try:
+                self._handoff.put(item, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Deliver everything handed over so far, then end the thread; raises its error if any."""
+        self._handoff.put(_END)
+        self.join()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    # The stage's own thread.
+
+    def run(self) -> None:
+        while True:
+            item = self._handoff.get()
+            if item is _END:
+                return
+            if self.error is not None:
+                continue  # failed: drop the rest unconfirmed, so the worker never blocks
+            try:
+                self._deliver(item)
+            except BaseException as error:  # raised on the worker's thread
+                self.error = error
+                self._on_failure()
+
+    def _deliver(self, item: object) -> None:
+        if isinstance(item, list):
+            self._sink.write(item)
+        elif isinstance(item, Seal):
+            self._flush(item)
+        elif isinstance(item, Emptied):
+            for name in item.indexes:
+                self._sink.reindex(name)
+                self._sink.mark_seeded(name)
+
+    def _flush(self, seal: Seal) -> None:
+        started = time.perf_counter()
+        report = self._sink.flush(seal.caught_up)
+        flush_seconds = time.perf_counter() - started
+        if report.rejected:
+            self._settle(report.rejected)
+        self._capture.confirm([change.ack for change in seal.changes])
+        self._slots.release()
+        commit_times = [change.commit_time for change in seal.changes if change.commit_time is not None]
+        self._observer.batch_flushed(
+            BatchStats(
+                len(seal.changes), seal.documents, seal.build_seconds, flush_seconds,
+                max(commit_times) if commit_times else None,
+            )
+        )
+        if self._on_flushed is not None:
+            self._on_flushed(seal.changes)
+        if self._backfill:
+            self._seeded.update(seal.documents)
+            self._observer.backfill_progress(dict(self._seeded))
+        if seal.caught_up:
+            self._observer.caught_up()
