@@ -18,7 +18,7 @@ import pstats
 import sys
 import time
 from collections import deque
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,7 +49,7 @@ class ListCapture:
         self.changes = changes
         self.confirmed = 0
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
         return iter(())
 
     def live(self) -> Iterator[Change]:
@@ -91,6 +91,12 @@ class NullSink:
         return True
 
     def mark_seeded(self, index: str) -> None:
+        pass
+
+    def checkpoint(self, index: str) -> None:
+        return None
+
+    def save_checkpoint(self, index: str, checkpoint: object) -> None:
         pass
 
     def reindex(self, index: str) -> None:

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from dev.home import PROJECT_ROOT
 from flusso_engine.backends import RunOptions, build_builder, build_capture, build_sink, failure_policies, selected_indexes
 from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.engine import Engine
-from flusso_engine.model import Ack, Change, TableRef
+from flusso_engine.model import Ack, Change, RowKey, TableRef
 from flusso_engine.observer import NullObserver
 from flusso_engine.schema import load_config
 
@@ -43,8 +43,8 @@ class TimedCapture:
     def pending(self) -> int:
         return len(self._commits)
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
-        return self._inner.snapshot(tables)
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
+        return self._inner.snapshot(tables, after)
 
     def live(self) -> Iterator[Change]:
         for change in self._inner.live():

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.checkpoints import CheckpointKeeper, resume_points
 from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.model import IndexSpec
 from flusso_engine.observer import NullObserver, Observer
@@ -92,14 +93,21 @@ class Engine:
         self._pipeline.stop()
 
     def _backfill(self, indexes: Sequence[IndexSpec]) -> None:
-        """Seed the indexes the sink reports unseeded, through the same path as live changes."""
+        """Seed the indexes the sink reports unseeded, through the same path as live changes.
+
+        Each root table resumes after the checkpoint its indexes saved in an earlier run that did
+        not finish, and a checkpoint is saved after every flushed batch (see checkpoints.py)."""
         unseeded = [spec for spec in indexes if not self._sink.is_seeded(spec.name)]
         if not unseeded:
             return
         names = [spec.name for spec in unseeded]
         roots = list(dict.fromkeys(spec.root for spec in unseeded))
+        snapshot = self._capture.snapshot(roots, resume_points(self._sink, unseeded))
         self._observer.backfill_started(names)
-        drained = self._pipeline.pump(self._capture.snapshot(roots), scope=frozenset(names), batch=self._backfill_batch)
+        drained = self._pipeline.pump(
+            snapshot, scope=frozenset(names), batch=self._backfill_batch,
+            on_flushed=CheckpointKeeper(self._sink, unseeded),
+        )
         if not drained:
             return  # stopped part-way: the indexes stay unseeded and are seeded again next run
         for name in names:

@@ -11,7 +11,7 @@ never holds WAL, as with the stream's keepalives.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import psycopg
 
@@ -30,7 +30,7 @@ from flusso_engine.capture.slot import (
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
 from flusso_engine.errors import CaptureError
-from flusso_engine.model import Ack, Change, Lsn, TableRef
+from flusso_engine.model import Ack, Change, Lsn, RowKey, TableRef
 
 _PEEK = (
     "SELECT data FROM pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, %s,"
@@ -73,13 +73,16 @@ class PollingCapture:
         self._acks = AckTracker()
         self._conn: psycopg.Connection | None = None
         self._prepared = False
+        self._created_slot = False
         self._advanced: Lsn = 0
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
         """Taken at the current position, after the slot exists: every later commit is in the
-        slot, so nothing is lost (no exported snapshot without a replication connection)."""
+        slot, so nothing is lost (no exported snapshot without a replication connection).
+        Resumes after `after` only on a slot that existed before this session (see snapshot.py)."""
         self._prepare()
-        yield from read_snapshot(self._dsn, tables, self._stop, self._page_size)
+        resume = None if self._created_slot else after
+        yield from read_snapshot(self._dsn, tables, self._stop, self._page_size, after=resume)
 
     def live(self) -> Iterator[Change]:
         self._prepare()
@@ -133,6 +136,7 @@ class PollingCapture:
         ensure_publication(conn, self._publication, self._tables, self._manage_publication)
         if not slot_exists(conn, self._slot):
             create_slot_sql(conn, self._slot)
+            self._created_slot = True
         self._prepared = True
 
     def _peek(self, conn: psycopg.Connection) -> tuple[Lsn, list[bytes]]:

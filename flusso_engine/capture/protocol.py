@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
-from flusso_engine.model import Ack, Change, TableRef
+from flusso_engine.model import Ack, Change, RowKey, TableRef
 
 
 class ChangeCapture(Protocol):
@@ -15,8 +15,12 @@ class ChangeCapture(Protocol):
     sees or stores one. It only hands back the acks of changes whose documents are durable.
     """
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
-        """A finite stream of SNAPSHOT changes for the current rows of `tables`.
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
+        """A finite stream of SNAPSHOT changes for the current rows of `tables`, table by table,
+        each in primary-key order. A table named in `after` starts strictly after that key (a
+        resumed backfill) when the capture's durable position predates this session; a position
+        created just now holds no change made since to the rows before that key, so then every
+        row is read.
 
         The snapshot must be consistent with where `live` starts: no change committed after the
         snapshot's point may be missing from the live stream.

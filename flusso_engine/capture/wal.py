@@ -13,7 +13,7 @@ from __future__ import annotations
 import select
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import psycopg
 import psycopg2
@@ -35,7 +35,7 @@ from flusso_engine.capture.slot import (
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
 from flusso_engine.errors import CaptureError
-from flusso_engine.model import Ack, Change, TableRef
+from flusso_engine.model import Ack, Change, RowKey, TableRef
 
 #: Errors no reconnect can cure: the slot is gone, invalidated, or the role lacks a privilege.
 _PERMANENT = (
@@ -85,18 +85,20 @@ class WalCapture:
         self._exported: SlotStart | None = None  # usable until the replication connection moves on
         self._sent = 0
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
         self._prepare()
         exported, self._exported = self._exported, None
         if exported is not None and exported.snapshot_name is not None:
             # The exported snapshot lives until the replication connection's next command, which
             # is START_REPLICATION in live(): read_snapshot imports it before yielding anything.
+            # A slot created just now holds no change from before it: every row is read, `after`
+            # notwithstanding (see snapshot.py).
             yield from read_snapshot(
                 self._dsn, tables, self._stop, self._page_size,
                 (exported.snapshot_name, exported.consistent_lsn),
             )
         else:
-            yield from read_snapshot(self._dsn, tables, self._stop, self._page_size)
+            yield from read_snapshot(self._dsn, tables, self._stop, self._page_size, after=after)
 
     def live(self) -> Iterator[Change]:
         self._prepare()

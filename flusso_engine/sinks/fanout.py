@@ -3,12 +3,15 @@
 Every call goes to every sink in order, and a flush fails if any sink's flush fails, so the batch
 is redelivered to all of them (idempotent: documents are keyed and rebuilt). Seeding is decided by
 the persistent sinks only: a sink that keeps nothing (stdout) always answers "unseeded", and
-letting it vote would re-run the backfill on every start.
+letting it vote would re-run the backfill on every start. Backfill checkpoints likewise live in
+the persistent sinks, and a backfill resumes only from a checkpoint they all hold: each of them
+then has every document up to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
 from flusso_engine.sinks.protocol import Sink
@@ -22,6 +25,7 @@ class FanOutSink:
             raise ValueError("FanOutSink needs at least one sink")
         self._sinks = tuple(sinks)
         self.persistent = any(sink.persistent for sink in self._sinks)
+        self._keepers = tuple(sink for sink in self._sinks if sink.persistent)
 
     def ensure_index(self, index: IndexSpec) -> None:
         for sink in self._sinks:
@@ -35,6 +39,15 @@ class FanOutSink:
     def mark_seeded(self, index: str) -> None:
         for sink in self._sinks:
             sink.mark_seeded(index)
+
+    def checkpoint(self, index: str) -> Any | None:
+        """The checkpoint every persistent sink holds; None (start over) when they differ."""
+        held = [sink.checkpoint(index) for sink in self._keepers]
+        return held[0] if held and all(checkpoint == held[0] for checkpoint in held) else None
+
+    def save_checkpoint(self, index: str, checkpoint: Any) -> None:
+        for sink in self._keepers:
+            sink.save_checkpoint(index, checkpoint)
 
     def reindex(self, index: str) -> None:
         for sink in self._sinks:

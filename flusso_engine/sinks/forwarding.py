@@ -7,6 +7,7 @@ without knowing which sink it is; subclasses override only the call they change.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
 from flusso_engine.sinks.protocol import Sink
@@ -25,6 +26,12 @@ class ForwardingSink:
 
     def mark_seeded(self, index: str) -> None:
         self.inner.mark_seeded(index)
+
+    def checkpoint(self, index: str) -> Any | None:
+        return self.inner.checkpoint(index)
+
+    def save_checkpoint(self, index: str, checkpoint: Any) -> None:
+        self.inner.save_checkpoint(index, checkpoint)
 
     def write(self, documents: Iterable[Document]) -> None:
         self.inner.write(documents)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
 
@@ -25,6 +25,19 @@ class Sink(Protocol):
 
     def mark_seeded(self, index: str) -> None:
         """Record that the backfill of `index` completed; called after its last flush."""
+        ...
+
+    def checkpoint(self, index: str) -> Any | None:
+        """The checkpoint last saved for the unfinished backfill of `index`, or None.
+
+        It belongs to the build it was saved for: a sink that starts a new build of `index`, or
+        completes one, forgets it, so a checkpoint never outlives the documents it vouches for.
+        """
+        ...
+
+    def save_checkpoint(self, index: str, checkpoint: Any) -> None:
+        """Keep opaque JSON `checkpoint` for the backfill of `index` under way; the engine calls
+        it only after the flush of every document the checkpoint covers."""
         ...
 
     def write(self, documents: Iterable[Document]) -> None:

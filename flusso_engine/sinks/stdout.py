@@ -2,14 +2,15 @@
 
 Each document is an action line (`{"index": {...}}` or `{"delete": {...}}`) followed, for an
 upsert, by its body exactly as the builder produced it, so the default path never parses JSON.
-Nothing is persisted, so it never claims an index is seeded unless told to.
+Nothing is persisted, so it never claims an index is seeded unless told to, and it keeps no
+backfill checkpoint: a backfill to stdout always starts over.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -38,6 +39,12 @@ class StdoutSink:
         return self._seeded
 
     def mark_seeded(self, index: str) -> None:
+        pass
+
+    def checkpoint(self, index: str) -> Any | None:
+        return None
+
+    def save_checkpoint(self, index: str, checkpoint: Any) -> None:
         pass
 
     def reindex(self, index: str) -> None:

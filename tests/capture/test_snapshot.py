@@ -85,3 +85,54 @@ def test_snapshot_and_live_together_lose_nothing_written_during_the_snapshot(
 
     assert changed > 0
     assert state == {(key,) for key in final}
+
+
+def _prepared_slot(make_capture) -> None:
+    """Create the slot with a capture of its own and close it, as an earlier run would have."""
+    earlier = make_capture(ITEMS)
+    list(earlier.snapshot([ITEMS]))
+    earlier.stop()
+    earlier.close()
+
+
+def test_snapshot_resumes_strictly_after_a_composite_key_in_key_order(db: psycopg.Connection, make_capture) -> None:
+    db.execute("CREATE TABLE items (a int, b text, PRIMARY KEY (a, b))")
+    db.execute("INSERT INTO items SELECT i % 12, 'k' || i FROM generate_series(1, 300) i")
+    _prepared_slot(make_capture)
+    capture = make_capture(ITEMS, snapshot_page_size=16)
+
+    changes = list(capture.snapshot([ITEMS], {ITEMS: ("9", "k105")}))
+
+    expected = db.execute("SELECT a::text, b::text FROM items WHERE (a, b) > (9, 'k105') ORDER BY items.a, items.b").fetchall()
+    assert [c.key for c in changes] == expected
+    assert expected[0] == ("9", "k117") and expected[-1][0] == "11"
+
+
+def test_snapshot_resumes_only_the_tables_it_is_given_keys_for(db: psycopg.Connection, make_capture) -> None:
+    others = TableRef("public", "others")
+    db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+    db.execute("CREATE TABLE others (id int PRIMARY KEY)")
+    db.execute("INSERT INTO items SELECT generate_series(1, 20)")
+    db.execute("INSERT INTO others SELECT generate_series(1, 5)")
+    _prepared_slot(make_capture)
+    capture = make_capture(ITEMS, others, snapshot_page_size=4)
+
+    changes = list(capture.snapshot([ITEMS, others], {ITEMS: ("17",)}))
+
+    assert [(c.table, c.key) for c in changes] == [
+        *((ITEMS, (str(i),)) for i in range(18, 21)),
+        *((others, (str(i),)) for i in range(1, 6)),
+    ]
+
+
+def test_a_snapshot_on_a_slot_created_just_now_reads_every_row_despite_a_resume_key(
+    db: psycopg.Connection, make_capture
+) -> None:
+    """The changes made since the earlier run to the rows before the key are in no slot."""
+    db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+    db.execute("INSERT INTO items SELECT generate_series(1, 10)")
+    capture = make_capture(ITEMS, snapshot_page_size=3)
+
+    changes = list(capture.snapshot([ITEMS], {ITEMS: ("5",)}))
+
+    assert [c.key for c in changes] == [(str(i),) for i in range(1, 11)]

@@ -17,7 +17,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from dev.demo.generate import generate
-from dev.demo.load import run_load
+from dev.demo.load import EVEN_MIX, run_load
 from flusso_engine.schema import load_config
 from tests.conftest import write_demo_config
 from tests.e2e.compare import compare
@@ -25,11 +25,16 @@ from tests.e2e.compare import compare
 ROOT_ROWS = 10_000
 
 
+def write_store(tmp_path: Path, database_url: str, opensearch_url: str, prefix: str, size: int) -> Path:
+    """Generate the demo store of `size` into the database; returns a flusso.toml for it."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        generate(conn, size=size)
+    return write_demo_config(tmp_path / "flusso.toml", database_url, opensearch_url, prefix)
+
+
 @pytest.fixture
 def store_config(tmp_path: Path, pg_database_url: str, opensearch_url: str, index_prefix: str) -> Path:
-    with psycopg.connect(pg_database_url, autocommit=True) as conn:
-        generate(conn, size=ROOT_ROWS)
-    return write_demo_config(tmp_path / "flusso.toml", pg_database_url, opensearch_url, index_prefix)
+    return write_store(tmp_path, pg_database_url, opensearch_url, index_prefix, ROOT_ROWS)
 
 
 class FlussoProcess:
@@ -85,7 +90,7 @@ def flusso(tmp_path: Path, store_config: Path, slot_name: str) -> Iterator[Fluss
 def _load_in_background(url: str, seconds: float, rate: float = 200) -> threading.Thread:
     def load() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
-            run_load(conn, rate, seconds, seed=7)
+            run_load(conn, rate, seconds, seed=7, mix=EVEN_MIX)  # every statement, rare ones too
 
     thread = threading.Thread(target=load, daemon=True)
     thread.start()

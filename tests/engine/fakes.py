@@ -7,7 +7,8 @@ orderings ("no confirm before its flush", "ensure before any write") directly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flusso_engine.errors import FlushError
 from flusso_engine.model import (
@@ -82,11 +83,18 @@ class ScriptedCapture:
         self.stopped = threading.Event()
         self.closed = False
 
-    def snapshot(self, tables: Sequence[TableRef]) -> Iterator[Change]:
+    def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
+        """The scripted rows of each table, in script order (key order), a table named in
+        `after` from the row following that key."""
         self.snapshot_calls.append(list(tables))
         self.journal.append("snapshot " + ",".join(str(table) for table in tables))
+        starts = after or {}
         for table in tables:
-            yield from self.snapshots.get(table, ())
+            rows = list(self.snapshots.get(table, ()))
+            start = starts.get(table)
+            if start is not None:
+                rows = rows[[row.key for row in rows].index(start) + 1:]
+            yield from rows
 
     def live(self) -> Iterator[Change]:
         for item in self.script:
@@ -165,6 +173,9 @@ class InMemoryBuilder:
 class RecordingSink:
     """Stages writes and applies them to `store` on flush, like a durable destination.
 
+    Keeps a backfill checkpoint per index (`checkpoints`, which a test may preset), forgotten
+    when the index is marked seeded or reindexed, as a sink forgets a finished or restarted build.
+
     `fail_flush` makes that flush (1-based) raise a FlushError without applying anything;
     `reject` names `_id`s whose items are refused (not stored) while the flush succeeds;
     `flush_gate`, when set, is waited on inside every flush (to hold a batch in flight).
@@ -181,9 +192,11 @@ class RecordingSink:
         fail_flush: int | None = None,
         reject: Collection[str] = (),
         flush_gate: threading.Event | None = None,
+        checkpoints: dict[str, Any] | None = None,
     ) -> None:
         self.journal = journal
         self.seeded = set(seeded)
+        self.checkpoints = checkpoints if checkpoints is not None else {}
         self.store = store if store is not None else {}
         self.fail_flush = fail_flush
         self.reject = set(reject)
@@ -201,10 +214,19 @@ class RecordingSink:
 
     def mark_seeded(self, index: str) -> None:
         self.seeded.add(index)
+        self.checkpoints.pop(index, None)
         self.journal.append(f"mark_seeded {index}")
+
+    def checkpoint(self, index: str) -> Any | None:
+        return self.checkpoints.get(index)
+
+    def save_checkpoint(self, index: str, checkpoint: Any) -> None:
+        self.checkpoints[index] = checkpoint
+        self.journal.append(f"checkpoint {index}")
 
     def reindex(self, index: str) -> None:
         self.seeded.discard(index)
+        self.checkpoints.pop(index, None)
         self.journal.append(f"reindex {index}")
 
     def write(self, documents: Iterable[Document]) -> None:
