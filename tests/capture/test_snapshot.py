@@ -7,9 +7,8 @@ import threading
 import psycopg
 
 from flusso_engine.capture.acks import UNTRACKED
-from flusso_engine.capture.slot import parse_lsn
 from flusso_engine.model import Op, TableRef
-from tests.capture.support import Follower
+from tests.capture.support import Follower, confirmed_flush
 
 ITEMS = TableRef("public", "items")
 
@@ -35,13 +34,13 @@ def test_first_snapshot_is_taken_at_the_slot_start(db: psycopg.Connection, make_
 
     changes = list(capture.snapshot([ITEMS]))
 
-    (consistent,) = db.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots").fetchone()  # type: ignore[misc]
+    consistent = confirmed_flush(db)
     assert len(changes) == 10
     (lsn,) = {c.ack.lsn for c in changes}
     if transport == "wal":
-        assert lsn == parse_lsn(consistent)
+        assert lsn == consistent
     else:
-        assert lsn >= parse_lsn(consistent)
+        assert lsn >= consistent
 
 
 def test_snapshot_and_live_together_lose_nothing_written_during_the_snapshot(
