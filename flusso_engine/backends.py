@@ -12,6 +12,7 @@ from typing import Literal
 
 from flusso_engine.capture.polling import PollingCapture
 from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.capture.slot import SlotSource
 from flusso_engine.capture.wal import WalCapture
 from flusso_engine.documents.postgres import PostgresDocumentBuilder
 from flusso_engine.engine import DEFAULT_QUEUE_CAPACITY, Engine
@@ -96,8 +97,10 @@ def build_sink(config: Config, options: RunOptions) -> Sink:
 
 def build_capture(config: Config, options: RunOptions, indexes: Collection[Index]) -> ChangeCapture:
     manage = config.source.manage_publication if options.manage_publication is None else options.manage_publication
-    kind = PollingCapture if options.transport == "polling" else WalCapture
-    return kind(config.source.url.get_secret_value(), options.slot, options.publication, tables_read(indexes), manage)
+    source = SlotSource(
+        config.source.url.get_secret_value(), options.slot, options.publication, frozenset(tables_read(indexes)), manage
+    )
+    return PollingCapture(source) if options.transport == "polling" else WalCapture(source)
 
 
 def build_builder(config: Config, indexes: Collection[Index]) -> PostgresDocumentBuilder:

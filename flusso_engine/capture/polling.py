@@ -11,7 +11,7 @@ never holds WAL, as with the stream's keepalives.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
 
@@ -19,13 +19,13 @@ from flusso_engine.capture.acks import AckTracker
 from flusso_engine.capture.relations import RelationCache, primary_key_columns
 from flusso_engine.capture.retry import Reconnects
 from flusso_engine.capture.slot import (
+    SlotSource,
     create_slot_sql,
     ensure_publication,
     format_lsn,
     parse_lsn,
     publication_names_option,
     slot_exists,
-    validate_slot_name,
 )
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
@@ -48,27 +48,14 @@ class PollingCapture:
 
     def __init__(
         self,
-        dsn: str,
-        slot: str,
-        publication: str,
-        tables: Collection[TableRef],
-        manage_publication: bool = True,
+        source: SlotSource,
         *,
         poll_interval: float = 0.5,
         max_changes_per_poll: int = 10_000,
-        snapshot_page_size: int = 10_000,
-        max_reconnects: int = 8,
     ) -> None:
-        validate_slot_name(slot)
-        self._dsn = dsn
-        self._slot = slot
-        self._publication = publication
-        self._tables = frozenset(tables)
-        self._manage_publication = manage_publication
+        self._source = source
         self._poll_interval = poll_interval
         self._max_changes = max_changes_per_poll
-        self._page_size = snapshot_page_size
-        self._max_reconnects = max_reconnects
         self._stop = threading.Event()
         self._acks = AckTracker()
         self._conn: psycopg.Connection | None = None
@@ -82,12 +69,12 @@ class PollingCapture:
         Resumes after `after` only on a slot that existed before this session (see snapshot.py)."""
         self._prepare()
         resume = None if self._created_slot else after
-        yield from read_snapshot(self._dsn, tables, self._stop, self._page_size, after=resume)
+        yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, after=resume)
 
     def live(self) -> Iterator[Change]:
         self._prepare()
-        reconnects = Reconnects(f"polling of slot {self._slot!r}", self._stop, self._max_reconnects)
-        assembler = TransactionAssembler(RelationCache(self._tables, self._primary_key))
+        reconnects = Reconnects(f"polling of slot {self._source.slot!r}", self._stop, self._source.max_reconnects)
+        assembler = TransactionAssembler(RelationCache(self._source.tables, self._primary_key))
         delivered: Lsn = 0
         while not self._stop.is_set():
             try:
@@ -96,7 +83,7 @@ class PollingCapture:
                 upto, payloads = self._peek(conn)
                 reconnects.succeeded()
             except _PERMANENT as error:
-                raise CaptureError(f"polling slot {self._slot!r} failed: {error}") from error
+                raise CaptureError(f"polling slot {self._source.slot!r} failed: {error}") from error
             except psycopg.OperationalError as error:
                 self._disconnect()
                 reconnects.failed(error)
@@ -133,9 +120,9 @@ class PollingCapture:
         if self._prepared:
             return
         conn = self._connection()
-        ensure_publication(conn, self._publication, self._tables, self._manage_publication)
-        if not slot_exists(conn, self._slot):
-            create_slot_sql(conn, self._slot)
+        ensure_publication(conn, self._source.publication, self._source.tables, self._source.manage_publication)
+        if not slot_exists(conn, self._source.slot):
+            create_slot_sql(conn, self._source.slot)
             self._created_slot = True
         self._prepared = True
 
@@ -145,8 +132,8 @@ class PollingCapture:
         row = conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()
         assert row is not None
         upto = row[0]
-        publications = publication_names_option(conn, self._publication)
-        rows = conn.execute(_PEEK, (self._slot, upto, self._max_changes, publications)).fetchall()
+        publications = publication_names_option(conn, self._source.publication)
+        rows = conn.execute(_PEEK, (self._source.slot, upto, self._max_changes, publications)).fetchall()
         return parse_lsn(upto), [data for (data,) in rows]
 
     def _advance(self, conn: psycopg.Connection) -> None:
@@ -154,17 +141,17 @@ class PollingCapture:
         if position <= self._advanced:
             return
         row = conn.execute(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", (self._slot,)
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", (self._source.slot,)
         ).fetchone()
         if row is not None and row[0] is not None and parse_lsn(row[0]) >= position:
             self._advanced = position  # already there (another session moved it): never backwards
             return
-        conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self._slot, format_lsn(position)))
+        conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self._source.slot, format_lsn(position)))
         self._advanced = position
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self._dsn, autocommit=True)
+            self._conn = psycopg.connect(self._source.dsn, autocommit=True)
         return self._conn
 
     def _primary_key(self, relation_oid: int) -> tuple[str, ...]:

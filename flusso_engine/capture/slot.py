@@ -22,6 +22,28 @@ PLUGIN = "pgoutput"
 _SLOT_NAME = re.compile(r"[a-z0-9_]{1,63}")
 
 
+@dataclass(frozen=True)
+class SlotSource:
+    """What a capture follows: a database, its slot and publication, and the tables read.
+
+    Both transports take one, since they differ only in how they read the slot.
+    `manage_publication` lets the capture create or extend the publication itself; keys are
+    snapshotted `snapshot_page_size` at a time; a lost connection is retried `max_reconnects`
+    times in a row before the capture gives up.
+    """
+
+    dsn: str
+    slot: str
+    publication: str
+    tables: frozenset[TableRef]
+    manage_publication: bool = True
+    snapshot_page_size: int = 10_000
+    max_reconnects: int = 8
+
+    def __post_init__(self) -> None:
+        validate_slot_name(self.slot)
+
+
 def parse_lsn(text: str) -> Lsn:
     """'16/B374D848' → the LSN as an integer."""
     high, _, low = text.partition("/")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import select
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
 import psycopg2
@@ -24,13 +24,13 @@ from flusso_engine.capture.acks import AckTracker
 from flusso_engine.capture.relations import RelationCache, primary_key_columns
 from flusso_engine.capture.retry import Reconnects
 from flusso_engine.capture.slot import (
+    SlotSource,
     SlotStart,
     create_slot_command,
     ensure_publication,
     parse_lsn,
     publication_names_option,
     slot_exists,
-    validate_slot_name,
 )
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
@@ -52,26 +52,13 @@ class WalCapture:
 
     def __init__(
         self,
-        dsn: str,
-        slot: str,
-        publication: str,
-        tables: Collection[TableRef],
-        manage_publication: bool = True,
+        source: SlotSource,
         *,
-        snapshot_page_size: int = 10_000,
-        max_reconnects: int = 8,
         poll_timeout: float = 0.2,
         status_interval: float = 10.0,
         idle_probe_interval: float = 1.0,
     ) -> None:
-        validate_slot_name(slot)
-        self._dsn = dsn
-        self._slot = slot
-        self._publication = publication
-        self._tables = frozenset(tables)
-        self._manage_publication = manage_publication
-        self._page_size = snapshot_page_size
-        self._max_reconnects = max_reconnects
+        self._source = source
         self._poll_timeout = poll_timeout
         self._status_interval = status_interval
         self._idle_probe_interval = idle_probe_interval
@@ -94,24 +81,24 @@ class WalCapture:
             # A slot created just now holds no change from before it: every row is read, `after`
             # notwithstanding (see snapshot.py).
             yield from read_snapshot(
-                self._dsn, tables, self._stop, self._page_size,
+                self._source.dsn, tables, self._stop, self._source.snapshot_page_size,
                 (exported.snapshot_name, exported.consistent_lsn),
             )
         else:
-            yield from read_snapshot(self._dsn, tables, self._stop, self._page_size, after=after)
+            yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, after=after)
 
     def live(self) -> Iterator[Change]:
         self._prepare()
         self._exported = None
-        reconnects = Reconnects(f"replication stream of slot {self._slot!r}", self._stop, self._max_reconnects)
-        assembler = TransactionAssembler(RelationCache(self._tables, self._primary_key))
+        reconnects = Reconnects(f"replication stream of slot {self._source.slot!r}", self._stop, self._source.max_reconnects)
+        assembler = TransactionAssembler(RelationCache(self._source.tables, self._primary_key))
         while not self._stop.is_set():
             try:
                 cursor = self._start_stream()
                 reconnects.succeeded()
                 yield from self._stream(cursor, assembler)
             except _PERMANENT as error:
-                raise CaptureError(f"replication from slot {self._slot!r} failed: {error}") from error
+                raise CaptureError(f"replication from slot {self._source.slot!r} failed: {error}") from error
             except _CONNECTION_LOST as error:
                 self._disconnect()
                 assembler.reset()
@@ -140,10 +127,10 @@ class WalCapture:
         if self._prepared:
             return
         catalog = self._catalog_connection()
-        ensure_publication(catalog, self._publication, self._tables, self._manage_publication)
-        if not slot_exists(catalog, self._slot):
+        ensure_publication(catalog, self._source.publication, self._source.tables, self._source.manage_publication)
+        if not slot_exists(catalog, self._source.slot):
             cursor = self._replication_cursor()
-            cursor.execute(create_slot_command(self._slot, export_snapshot=True))
+            cursor.execute(create_slot_command(self._source.slot, export_snapshot=True))
             _, consistent, snapshot_name, _ = cursor.fetchone()
             self._exported = SlotStart(parse_lsn(consistent), snapshot_name)
         self._prepared = True
@@ -187,12 +174,12 @@ class WalCapture:
     def _start_stream(self) -> psycopg2.extras.ReplicationCursor:
         cursor = self._replication_cursor()
         cursor.start_replication(
-            slot_name=self._slot,
+            slot_name=self._source.slot,
             decode=False,
             status_interval=self._status_interval,
             options={
                 "proto_version": "1",
-                "publication_names": publication_names_option(self._catalog_connection(), self._publication),
+                "publication_names": publication_names_option(self._catalog_connection(), self._source.publication),
             },
         )
         self._sent = 0  # a new session: report the confirmed position again
@@ -201,14 +188,14 @@ class WalCapture:
     def _replication_cursor(self) -> psycopg2.extras.ReplicationCursor:
         if self._cursor is None:
             self._replication = psycopg2.connect(
-                self._dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+                self._source.dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
             )
             self._cursor = self._replication.cursor()
         return self._cursor
 
     def _catalog_connection(self) -> psycopg.Connection:
         if self._catalog is None or self._catalog.closed or self._catalog.broken:
-            self._catalog = psycopg.connect(self._dsn, autocommit=True)
+            self._catalog = psycopg.connect(self._source.dsn, autocommit=True)
         return self._catalog
 
     def _primary_key(self, relation_oid: int) -> tuple[str, ...]:

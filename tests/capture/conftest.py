@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from flusso_engine.capture.polling import PollingCapture
+from flusso_engine.capture.slot import SlotSource
 from flusso_engine.capture.wal import WalCapture
 from flusso_engine.model import TableRef
 from tests.capture.support import PUBLICATION, SLOT, Follower, slot_exists, wait_for
@@ -26,11 +27,9 @@ def transport(request: pytest.FixtureRequest) -> str:
 def make_capture(pg_database_url: str, transport: str) -> Iterator[Callable[..., WalCapture | PollingCapture]]:
     made: list[WalCapture | PollingCapture] = []
 
-    def make(*tables: TableRef, **options: object) -> WalCapture | PollingCapture:
-        kind = WalCapture if transport == "wal" else PollingCapture
-        if kind is PollingCapture:
-            options.setdefault("poll_interval", 0.1)
-        capture = kind(pg_database_url, SLOT, PUBLICATION, set(tables), True, **options)  # type: ignore[arg-type]
+    def make(*tables: TableRef, snapshot_page_size: int = 10_000) -> WalCapture | PollingCapture:
+        source = SlotSource(pg_database_url, SLOT, PUBLICATION, frozenset(tables), snapshot_page_size=snapshot_page_size)
+        capture = WalCapture(source) if transport == "wal" else PollingCapture(source, poll_interval=0.1)
         made.append(capture)
         return capture
 
