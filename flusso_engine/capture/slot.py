@@ -117,6 +117,14 @@ def publication_names_option(conn: psycopg.Connection, publication: str) -> str:
     return sql.Identifier(publication).as_string(conn)
 
 
+def coverage_statement(publication: str, missing: Collection[TableRef], exists: bool) -> sql.Composed:
+    """The statement that makes `publication` cover `missing`: run here when flusso manages the
+    publication, shown to the operator (by `ensure_publication` and `flusso check`) when not."""
+    tables = sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in sorted(missing))
+    template = "ALTER PUBLICATION {} ADD TABLE {}" if exists else "CREATE PUBLICATION {} FOR TABLE {}"
+    return sql.SQL(template).format(sql.Identifier(publication), tables)
+
+
 def ensure_publication(
     conn: psycopg.Connection, publication: str, tables: Collection[TableRef], manage: bool
 ) -> None:
@@ -134,12 +142,10 @@ def ensure_publication(
     missing = sorted(set(tables) - present)
     if exists and not missing:
         return
-    table_list = sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in missing)
+    statement = coverage_statement(publication, missing, exists=bool(exists))
     if exists:
-        statement = sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(sql.Identifier(publication), table_list)
         problem = f"publication {publication!r} does not include {', '.join(map(str, missing))}"
     else:
-        statement = sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(publication), table_list)
         problem = f"publication {publication!r} does not exist"
     text = statement.as_string(conn) + ";"
     if not manage:

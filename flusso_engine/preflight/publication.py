@@ -11,17 +11,11 @@ from collections.abc import Collection
 
 from psycopg import sql
 
-from flusso_engine.model import TableRef
+from flusso_engine.capture.slot import coverage_statement
 from flusso_engine.preflight.diagnostics import Diagnostic, error, warning
 from flusso_engine.preflight.facts import PublicationFacts, RoleFacts, TableFacts
 
 _CHANGES = ("insert", "update", "delete")
-
-
-def coverage_statement(name: str, missing: Collection[TableRef], exists: bool) -> str:
-    tables = sql.SQL(", ").join(sql.Identifier(ref.schema, ref.name) for ref in sorted(missing))
-    template = "ALTER PUBLICATION {} ADD TABLE {};" if exists else "CREATE PUBLICATION {} FOR TABLE {};"
-    return sql.SQL(template).format(sql.Identifier(name), tables).as_string(None)
 
 
 def check_publication(
@@ -33,7 +27,7 @@ def check_publication(
     missing = [t for t in tables if t.is_table and t.ref not in present]
     if publication is not None and not missing:
         return found
-    statement = coverage_statement(name, [t.ref for t in missing], publication is not None)
+    statement = coverage_statement(name, [t.ref for t in missing], publication is not None).as_string(None) + ";"
     gap = (f"publication {name!r} does not exist" if publication is None
            else f"publication {name!r} does not include {', '.join(str(t.ref) for t in missing)}")
     blocker = _blocker(publication, missing, role)
