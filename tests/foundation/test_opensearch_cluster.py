@@ -1,26 +1,36 @@
-"""A multi-node OpenSearch cluster starts here, for the failure tests that need one."""
+"""A multi-node OpenSearch cluster starts here, for the failure tests that need one, and one of
+its nodes can be stopped and started again while the others keep serving."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 
+import pytest
 from opensearchpy import OpenSearch
 
-from dev.home import free_port
-from dev.opensearch import LocalOpenSearch
+from dev.opensearch import LocalOpenSearch, temporary_cluster
 
 
-def test_a_three_node_cluster_shows_all_nodes() -> None:
-    base = Path(tempfile.mkdtemp(prefix="flusso-test-os3-"))
-    cluster = LocalOpenSearch(base=base, base_port=free_port(9210, 9290, span=4), nodes=3, heap="1500m", cluster_name=f"flusso-three-{os.getpid()}")
+@pytest.fixture(scope="module")
+def three_nodes() -> Iterator[LocalOpenSearch]:
+    with temporary_cluster("flusso-three", nodes=3, heap="1500m") as cluster:
+        yield cluster
+
+
+def _node_names(url: str) -> set[str]:
+    client = OpenSearch(hosts=[url])
     try:
-        cluster.start()
-        client = OpenSearch(hosts=[cluster.url])
-        nodes = client.cat.nodes(format="json")
-        assert len(nodes) == 3
+        return {node["name"] for node in client.cat.nodes(format="json")}
     finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        client.close()
+
+
+def test_a_three_node_cluster_shows_all_nodes(three_nodes: LocalOpenSearch) -> None:
+    assert _node_names(three_nodes.url) == {"Node 1", "Node 2", "Node 3"}
+
+
+def test_a_stopped_node_leaves_the_cluster_and_rejoins_when_started(three_nodes: LocalOpenSearch) -> None:
+    three_nodes.stop_node(2)
+    assert _node_names(three_nodes.node_url(3)) == {"Node 1", "Node 3"}
+    three_nodes.start_node(2)
+    assert _node_names(three_nodes.url) == {"Node 1", "Node 2", "Node 3"}

@@ -196,3 +196,15 @@ def test_a_backfill_checkpoint_survives_a_new_sink_and_ends_with_the_build(make_
     assert restarted.checkpoint("users") == {"after": ["41"], "rows": 41}
     _seed(restarted)
     assert restarted.checkpoint("users") is None
+
+
+def test_a_checkpoint_for_an_index_seeded_already_is_ignored(make_sink: Callable[..., OpenSearchSink]) -> None:
+    seeded = make_sink()
+    seeded.ensure_index(users_spec())
+    _seed(seeded)
+    again = make_sink()
+    again.ensure_index(users_spec())
+
+    again.save_checkpoint("users", {"after": ["2"]})
+
+    assert again.checkpoint("users") is None and again.is_seeded("users")

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import json
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from opensearchpy import OpenSearch
 
-from dev.home import free_port
-from dev.opensearch import LocalOpenSearch
+from dev.opensearch import LocalOpenSearch, temporary_cluster
 from flusso_engine.model import FlushReport
 from flusso_engine.sinks.opensearch import OpenSearchSettings, OpenSearchSink
 
@@ -25,14 +20,8 @@ from tests.sinks_opensearch.conftest import user, users_spec
 
 @pytest.fixture
 def own_node() -> Iterator[LocalOpenSearch]:
-    base = Path(tempfile.mkdtemp(prefix="flusso-test-os-restart-"))
-    node = LocalOpenSearch(base=base, base_port=free_port(9230, 9290, span=2), heap="512m", cluster_name=f"flusso-restart-{os.getpid()}")
-    try:
-        node.start()
+    with temporary_cluster("flusso-restart") as node:
         yield node
-    finally:
-        node.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _indexed_so_far(node: LocalOpenSearch) -> int:

@@ -25,6 +25,7 @@ from opensearchpy.exceptions import TransportError
 
 from flusso_engine.errors import FlushError
 from flusso_engine.model import Document, Rejection
+from flusso_engine.sinks.opensearch.client import server_wait
 from flusso_engine.sinks.opensearch.retry import TRANSIENT_STATUSES, Backoff, describe, retry_after_secs
 
 #: Only what classification needs comes back, so a 1000-item response stays a few kilobytes.
@@ -35,8 +36,13 @@ NDJSON = {"content-type": "application/x-ndjson"}
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 
 #: Item errors that concern the whole index, not the document: the flush fails instead of
-#: quarantining documents that did nothing wrong.
-INDEX_FAILURES = frozenset({"index_closed_exception", "cluster_block_exception"})
+#: quarantining documents that did nothing wrong, and instead of retrying item by item. It fails
+#: as transient when the status says "later" (a block while no cluster manager is elected, a
+#: full disk). `unavailable_shards_exception` comes only after OpenSearch itself waited for the
+#: shard's primary (client.server_wait): the node holding it is gone. A serving generation gets
+#: it back when the node returns, and a generation being built (no replicas) is replaced by the
+#: next start (lifecycle.py), so waiting here any longer would only hold up both.
+INDEX_FAILURES = frozenset({"index_closed_exception", "cluster_block_exception", "unavailable_shards_exception"})
 
 #: The item's write alias resolves to nothing: its generation was deleted (the document is sent
 #: again to the current generations; a write alias never auto-creates an index).
@@ -161,7 +167,9 @@ class BulkWriter:
         self._connection = connection
         self._backoff = backoff
         self._timeout = timeout_secs
-        self._params = {"filter_path": FILTER_PATH, "require_alias": "true"} | ({"pipeline": pipeline} if pipeline else {})
+        self._params = {"filter_path": FILTER_PATH, "require_alias": "true", "timeout": server_wait(timeout_secs)} | (
+            {"pipeline": pipeline} if pipeline else {}
+        )
 
     def deliver(self, chunk: list[Action]) -> Outcome:
         """One request to the end: busy items are sent again until they land or retries run out."""
@@ -224,7 +232,7 @@ def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy"
     if error_type == GONE:
         return "gone"
     if error_type in INDEX_FAILURES:
-        raise FlushError(f"OpenSearch cannot write to its index: {_reason(result)}")
+        raise FlushError(f"OpenSearch cannot write to its index: {_reason(result)}", transient=status in TRANSIENT_STATUSES)
     if status in RETRY_ITEM_STATUSES:
         return "busy"
     if document.body is None and status == 404:

@@ -45,6 +45,17 @@ class OpenSearchSettings:
                 raise ValueError(f"OpenSearchSettings.{name} must not be negative, got {getattr(self, name)}")
 
 
+def server_wait(timeout_secs: float) -> str:
+    """How long OpenSearch may wait for a shard copy before it answers (a bulk request's
+    `timeout`, a health check's wait): half the client's timeout.
+
+    OpenSearch waits a minute by default for a primary that is not active. Past the client's
+    timeout that wait ends in a dropped request that says nothing; within it, the answer names
+    the shard that is missing (see bulk.py), and a lost generation being built is replaced.
+    """
+    return f"{int(timeout_secs * 500)}ms"
+
+
 def connect(settings: OpenSearchSettings) -> OpenSearch:
     """A client whose connection pool holds one keep-alive connection per concurrent request.
 

@@ -6,6 +6,14 @@ one atomic `_aliases` call before the superseded generations are deleted. Only a
 logical index, with nothing to serve yet, gets its aliases at once (an empty result beats a 404).
 A generation being built is tuned for bulk loading (no refresh, no replicas) until promoted.
 
+Without replicas, a lost node takes the documents on its shards with it, and nothing tells which
+ones. So ensure gives up a generation being built that is red (a primary with no active copy,
+even after OpenSearch waited for one), as it gives up the build of a schema no longer wanted: a
+first seed or a schema change then starts a fresh generation, which the backfill fills again on
+the nodes that are left; a reindex of the serving schema is dropped, and its promotion fails.
+Only the generation a backfill filled may be promoted (or checkpointed), because one that replaced
+it meanwhile, here or in another process, holds part of that backfill's documents at best.
+
 Sinks in other processes write to the generations the meta state names, each through its write
 alias; so a generation is created (with that alias) before the state names it, and deleted only
 after the state stopped naming it. A write that still finds its generation gone re-reads a state
@@ -27,7 +35,7 @@ from opensearchpy.exceptions import NotFoundError, RequestError
 
 from flusso_engine.errors import SinkError
 from flusso_engine.model import IndexSpec
-from flusso_engine.sinks.opensearch.client import OpenSearchSettings
+from flusso_engine.sinks.opensearch.client import OpenSearchSettings, server_wait
 from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
 from flusso_engine.sinks.opensearch.names import Generation, Names
 from flusso_engine.sinks.opensearch.retry import Backoff, call_with_retries
@@ -72,8 +80,8 @@ class Lifecycle:
         name, wanted = spec.name, content_hash(spec)
         before = self._meta.load(name) or IndexState()
         state = before
-        if state.building is not None and state.building.hash != wanted:
-            state = state.without_build()  # a build of a schema now gone: deleted once unrecorded
+        if state.building is not None and (state.building.hash != wanted or self._lost_shards(name, state.building)):
+            state = state.without_build()  # of a schema now gone, or red (module doc): deleted once unrecorded
         if state.serving is not None and not self._exists(self._names.physical(name, state.serving)):
             state = replace(state, serving=None)  # deleted behind our back: rebuild it
         if state.building is None and (state.serving is None or state.serving.hash != wanted):
@@ -102,8 +110,10 @@ class Lifecycle:
         self._meta.save(name, state)
         return state
 
-    def promote(self, name: str) -> IndexState:
-        """Make the generation being built the serving one, and drop every other generation.
+    def promote(self, name: str, generation: Generation | None) -> IndexState:
+        """Make `generation`, the one the caller's backfill filled, the serving one, and drop every
+        other generation. None (nothing was being built when the caller ensured the index) and a
+        generation already serving leave the state as it is.
 
         The state moves before the deletion, so a sink in another process whose write finds an
         old generation gone re-reads a state that no longer names it.
@@ -111,9 +121,10 @@ class Lifecycle:
         state = self._meta.load(name)
         if state is None:
             raise SinkError(f"cannot mark {name!r} seeded: it was never created (prefix {self._names.prefix!r})")
-        if state.building is None:
+        if generation is None or generation == state.serving:
             return state
-        built = self._names.physical(name, state.building)
+        _check_building(name, state, generation)
+        built = self._names.physical(name, generation)
         self._call(
             lambda: self._client.indices.put_settings(index=built, body={"index": {
                 "refresh_interval": self._settings.refresh_interval,
@@ -131,6 +142,12 @@ class Lifecycle:
                 lambda: self._client.indices.delete(index=",".join(superseded), ignore_unavailable=True),
                 f"deleting superseded generations of {name!r}",
             )
+        return state
+
+    def building(self, name: str, generation: Generation) -> IndexState:
+        """The state of `name`, provided `generation` is still the one being built."""
+        state = self._meta.load(name) or IndexState()
+        _check_building(name, state, generation)
         return state
 
     def refresh(self, indexes: list[str]) -> None:
@@ -198,6 +215,20 @@ class Lifecycle:
         if adds:
             self._call(lambda: self._client.indices.update_aliases(body={"actions": adds}), f"adding the write aliases of {name!r}")
 
+    def _lost_shards(self, name: str, generation: Generation) -> bool:
+        """Whether the generation has a primary with no active copy, after OpenSearch waited for
+        one: a cluster that is only starting up recovers its primaries within the wait."""
+        index = self._names.physical(name, generation)
+        health = self._call(
+            lambda: self._client.cluster.health(
+                index=index, wait_for_status="yellow", timeout=server_wait(self._settings.timeout_secs),
+                request_timeout=self._settings.timeout_secs,  # given, so `timeout` reaches OpenSearch
+                filter_path="status", ignore=408,  # 408: the wait ran out; the body still has the status
+            ),
+            f"checking the health of {index}",
+        )
+        return health["status"] == "red"
+
     def _exists(self, index: str) -> bool:
         return bool(self._call(lambda: self._client.indices.exists(index=index), f"checking index {index}"))
 
@@ -215,3 +246,16 @@ class Lifecycle:
                 return missing
 
         return call_with_retries(guarded, self._backoff, what)
+
+
+def _check_building(name: str, state: IndexState, generation: Generation) -> None:
+    """Raise a transient SinkError unless `generation` is still the one being built.
+
+    A generation given up meanwhile (see the module doc) must not be promoted or checkpointed by
+    the backfill that was filling it: that backfill has to run again, on a generation of its own.
+    """
+    if state.building != generation:
+        raise SinkError(
+            f"generation {generation.number} of {name!r} was given up while it was being built "
+            "(it lost shards with a node, or the schema changed), so its backfill must run again", transient=True,
+        )

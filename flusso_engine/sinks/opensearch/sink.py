@@ -17,7 +17,7 @@ from flusso_engine.sinks.opensearch.bulk import BulkWriter, Chunker, Orphan, Ref
 from flusso_engine.sinks.opensearch.client import OpenSearchSettings, connect
 from flusso_engine.sinks.opensearch.lifecycle import Lifecycle
 from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
-from flusso_engine.sinks.opensearch.names import Names
+from flusso_engine.sinks.opensearch.names import Generation, Names
 from flusso_engine.sinks.opensearch.retry import Backoff
 from flusso_engine.sinks.opensearch.stream import BulkStream
 
@@ -40,6 +40,8 @@ class OpenSearchSink:
     sink writes. The sink re-reads its indexes' state at most every `state_refresh_seconds`,
     before a write, and writes only through write aliases, so a document aimed at a generation
     deleted meanwhile is sent again where the re-read state says, never into an auto-created index.
+    Its backfill, though, fills one generation: the one being built when this sink ensured (or
+    reindexed) the index. Only that one is promoted or given checkpoints (see lifecycle.py).
     """
 
     persistent = True
@@ -64,6 +66,8 @@ class OpenSearchSink:
         self._states: dict[str, IndexState] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
         self._pending = _Pending()
+        #: Per index, the generation this sink's backfill fills (None: it was seeded).
+        self._filling: dict[str, Generation | None] = {}
         self._read_at = float("-inf")  # monotonic time of the last re-read of every state
 
     def ensure_index(self, index: IndexSpec) -> None:
@@ -71,6 +75,7 @@ class OpenSearchSink:
         other process's sink writes to the new generation too."""
         self._specs[index.name] = index
         state = self._lifecycle.ensure(index)
+        self._filling[index.name] = state.building
         self._remember(index.name, state)
         self._let_other_sinks_notice(state)
 
@@ -79,7 +84,7 @@ class OpenSearchSink:
         return state is not None and state.seeded
 
     def mark_seeded(self, index: str) -> None:
-        self._remember(index, self._lifecycle.promote(index))
+        self._remember(index, self._lifecycle.promote(index, self._filling.get(index)))
 
     def reindex(self, index: str) -> None:
         """Start a new generation, returning once every other process's sink writes to it too.
@@ -93,6 +98,7 @@ class OpenSearchSink:
         if spec is None:
             raise SinkError(f"cannot reindex {index!r} before ensure_index: the new generation is created from its mapping")
         state = self._lifecycle.reindex(index, spec)
+        self._filling[index] = state.building
         self._remember(index, state)
         self._let_other_sinks_notice(state)
 
@@ -102,11 +108,14 @@ class OpenSearchSink:
         return None if state is None else state.checkpoint
 
     def save_checkpoint(self, index: str, checkpoint: Any) -> None:
-        """Store opaque JSON for the build in progress; it is cleared when the build completes."""
-        state = self._meta.load(index)
-        if state is None or state.building is None:
-            raise SinkError(f"cannot save a checkpoint for {index!r}: no generation of it is being built")
-        state = replace(state, checkpoint=checkpoint)
+        """Store opaque JSON for the build in progress; it is cleared when the build completes.
+
+        Without a build in progress (a backfill of an index that was seeded here already, which
+        Dagster may ask for when its metadata was lost) there is nothing to resume: no-op."""
+        generation = self._filling.get(index)
+        if generation is None:
+            return
+        state = replace(self._lifecycle.building(index, generation), checkpoint=checkpoint)
         self._meta.save(index, state)
         self._remember(index, state)
 
