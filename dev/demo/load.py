@@ -2,8 +2,10 @@
 
     python -m dev.demo.load --dsn URL --rate R [--duration S] [--seed S]
 
-A change is one statement on one row (cascades aside): a random table, then a random kind.
-Change i is due i / rate seconds after the start; the changes due at one moment share a small
+A change is one statement on one row (cascades aside): a table drawn by the mix's weights, then a
+random kind. The default mix is a shop's: orders and their items change most, users and their
+details less, products now and then, and a category or tag (each read by hundreds of product
+documents) only rarely. Change i is due i / rate seconds after the start; the changes due at one moment share a small
 transaction, so the WAL sees many short transactions the way it does from an application, and
 a slow moment is caught up rather than lowering the rate. Rows are picked by a random key, the
 first row at or after it (wrapping around), so every pick is a short index scan even on
@@ -21,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, LiteralString
 
@@ -36,6 +38,17 @@ Kind = Literal["insert", "update", "delete"]
 KINDS: tuple[Kind, ...] = ("insert", "update", "delete")
 #: Kinds repeated by weight: tables grow a little, as a live store does.
 KIND_DRAW: tuple[Kind, ...] = ("insert", "insert", "update", "update", "delete")
+
+#: Changes per thousand, by table: what a live shop changes. An order or an item rebuilds one
+#: document and a user a few; a category or tag rename rebuilds every product under it (hundreds
+#: to thousands), so renames are rare here as they are in a real store, and a latency measured
+#: under this load is the latency of everyday changes.
+SHOP_MIX: Mapping[str, int] = {
+    "order_items": 300, "orders": 280, "users": 150, "profiles": 60, "addresses": 60,
+    "products": 100, "product_tags": 48, "categories": 1, "tags": 1,
+}
+#: Every table alike: every statement of the load runs within a few hundred changes.
+EVEN_MIX: Mapping[str, int] = {table: 1 for table in TABLES}
 
 #: At most this many changes share a transaction when the load has fallen behind its schedule.
 MAX_CHANGES_PER_TRANSACTION = 10
@@ -274,13 +287,13 @@ def _id_ranges(conn: psycopg.Connection) -> dict[str, int]:
 
 
 def run_load(conn: psycopg.Connection, rate: float, duration: float | None = None, seed: int = 0, *,
-             stop: threading.Event | None = None) -> LoadStats:
+             stop: threading.Event | None = None, mix: Mapping[str, int] = SHOP_MIX) -> LoadStats:
     """Change the store at `rate` changes/s until `duration` seconds pass or `stop` is set.
 
     With a duration the run lasts exactly that long and makes rate x duration changes, unless
     the database cannot keep up (then fewer: the pace shows in the stats); without one it runs
-    until `stop`. Give it an autocommit connection: each group of due changes is its own
-    transaction.
+    until `stop`. Tables are drawn in proportion to their weight in `mix`. Give it an autocommit
+    connection: each group of due changes is its own transaction.
     """
     if rate <= 0:
         raise ValueError(f"rate must be positive (got {rate})")
@@ -289,6 +302,7 @@ def run_load(conn: psycopg.Connection, rate: float, duration: float | None = Non
     if stop is None:
         stop = threading.Event()
     draw = Draw(seed, "load")
+    tables = tuple(table for table, weight in mix.items() for _ in range(weight))  # one pick per draw
     ranges = _id_ranges(conn)
     stats = LoadStats()
     limit = math.inf if duration is None else int(rate * duration)
@@ -305,7 +319,7 @@ def run_load(conn: psycopg.Connection, rate: float, duration: float | None = Non
             batch = min(int(due), MAX_CHANGES_PER_TRANSACTION)
             with conn.transaction():
                 for _ in range(batch):
-                    _change(cur, draw, ranges, stats)
+                    _change(cur, draw, draw.pick(tables), ranges, stats)
             stats.transactions += 1
             done += batch
     if duration is not None:
@@ -314,8 +328,8 @@ def run_load(conn: psycopg.Connection, rate: float, duration: float | None = Non
     return stats
 
 
-def _change(cur: psycopg.Cursor, draw: Draw, ranges: dict[str, int], stats: LoadStats) -> None:
-    mutation = _BY_TABLE_AND_KIND[(draw.pick(TABLES), draw.pick(KIND_DRAW))]
+def _change(cur: psycopg.Cursor, draw: Draw, table: str, ranges: dict[str, int], stats: LoadStats) -> None:
+    mutation = _BY_TABLE_AND_KIND[(table, draw.pick(KIND_DRAW))]
     params = mutation.params(draw)
     params.update({f"r_{space}": draw.between(1, max(1, high)) for space, high in ranges.items()})
     cur.execute(mutation.statement, params)

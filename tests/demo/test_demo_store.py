@@ -15,7 +15,7 @@ from psycopg import sql
 from dev.demo import generate as generate_cli
 from dev.demo import load as load_cli
 from dev.demo.generate import Sizes, generate
-from dev.demo.load import KINDS, run_load
+from dev.demo.load import EVEN_MIX, KINDS, run_load
 from dev.demo.store import TABLES, StoreExists
 from flusso_engine.backends import build_builder
 from flusso_engine.schema.config import Config
@@ -128,9 +128,16 @@ def test_generate_cli_explains_how_to_replace_a_store(pg_database_url: str, caps
 
 
 def test_load_inserts_updates_and_deletes_on_every_table(store: psycopg.Connection) -> None:
-    stats = run_load(store, rate=400, duration=3, seed=1)
+    stats = run_load(store, rate=400, duration=3, seed=1, mix=EVEN_MIX)
     untouched = [(table, kind) for table in TABLES for kind in KINDS if stats.changed[(table, kind)] == 0]
     assert untouched == []
+
+
+def test_load_changes_orders_and_items_most_and_categories_and_tags_rarely(store: psycopg.Connection) -> None:
+    stats = run_load(store, rate=1000, duration=2, seed=5)
+    per_table = {table: sum(stats.changed[(table, kind)] + stats.missed[(table, kind)] for kind in KINDS) for table in TABLES}
+    assert per_table["orders"] + per_table["order_items"] > stats.statements / 2
+    assert per_table["categories"] + per_table["tags"] < stats.statements / 100
 
 
 def test_load_changes_the_rows_it_counts(store: psycopg.Connection) -> None:
