@@ -63,11 +63,13 @@ class RelationInfo:
     key_positions: tuple[int, ...]
     #: Tuple positions an old 'K' tuple really carries (the replica identity's columns).
     identity_positions: tuple[int, ...]
+    #: How many leading columns of a tuple hold every key column: all a new tuple is read for.
+    key_end: int
 
     def key(self, values: TupleData) -> RowKey | None:
         """The canonical key of a tuple, or None when the tuple lacks a key column's value."""
-        key = tuple(values[i] for i in self.key_positions)
-        if any(v is None or v is UNCHANGED for v in key):
+        key = tuple([values[i] for i in self.key_positions])
+        if None in key or UNCHANGED in key:
             return None
         return key  # type: ignore[return-value]  # checked: every value is a str
 
@@ -114,13 +116,15 @@ class RelationCache:
                 f"table {table}: primary-key column(s) {', '.join(missing)} are not in the "
                 "replicated columns; a publication column list must include the primary key"
             )
+        key_positions = tuple(position[name] for name in key_columns)
         self._known[relation.oid] = RelationInfo(
             table=table,
             columns=columns,
-            key_positions=tuple(position[name] for name in key_columns),
+            key_positions=key_positions,
             identity_positions=tuple(
                 i for i, column in enumerate(relation.columns) if column.in_replica_identity
             ),
+            key_end=max(key_positions) + 1,
         )
 
     def get(self, oid: int) -> RelationInfo | None:

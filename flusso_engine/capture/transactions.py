@@ -55,15 +55,13 @@ class TransactionAssembler:
         self._in_transaction = False
 
     def feed(self, payload: bytes) -> Transaction | None:
+        oid = pgoutput.row_relation(payload)
+        if oid is not None:
+            self._row(oid, payload)
+            return None
         message = pgoutput.decode(payload)
         kind = type(message)
-        if kind is pgoutput.Insert:
-            self._insert(message)  # type: ignore[arg-type]
-        elif kind is pgoutput.Update:
-            self._update(message)  # type: ignore[arg-type]
-        elif kind is pgoutput.Delete:
-            self._delete(message)  # type: ignore[arg-type]
-        elif kind is pgoutput.Commit:
+        if kind is pgoutput.Commit:
             return self._commit(message)  # type: ignore[arg-type]
         elif kind is pgoutput.Begin:
             self._open = []
@@ -80,15 +78,21 @@ class TransactionAssembler:
         self._in_transaction = False
         return done
 
-    def _insert(self, message: pgoutput.Insert) -> None:
-        relation = self._relations.get(message.relation_oid)
-        if relation is not None:
-            self._open.append((Op.INSERT, relation.table, _new_key(relation, message.new, None), None, None))
-
-    def _update(self, message: pgoutput.Update) -> None:
-        relation = self._relations.get(message.relation_oid)
+    def _row(self, oid: int, payload: bytes) -> None:
+        """An Insert, Update or Delete. A table the capture does not follow is skipped undecoded,
+        and of a new row only the columns up to the last key column are decoded."""
+        relation = self._relations.get(oid)
         if relation is None:
             return
+        message = pgoutput.decode(payload, new_columns=relation.key_end)
+        if isinstance(message, pgoutput.Insert):
+            self._open.append((Op.INSERT, relation.table, _new_key(relation, message.new, None), None, None))
+        elif isinstance(message, pgoutput.Update):
+            self._update(relation, message)
+        elif isinstance(message, pgoutput.Delete):
+            self._delete(relation, message)
+
+    def _update(self, relation: RelationInfo, message: pgoutput.Update) -> None:
         old_key = old_values = None
         if message.old is not None and message.old_kind is not None:
             old_key = relation.old_key(message.old_kind, message.old)
@@ -97,10 +101,7 @@ class TransactionAssembler:
         moved = old_key if old_key is not None and old_key != key else None
         self._open.append((Op.UPDATE, relation.table, key, moved, old_values))
 
-    def _delete(self, message: pgoutput.Delete) -> None:
-        relation = self._relations.get(message.relation_oid)
-        if relation is None:
-            return
+    def _delete(self, relation: RelationInfo, message: pgoutput.Delete) -> None:
         key = relation.old_key(message.old_kind, message.old)
         if key is None:
             raise CaptureError(

@@ -101,6 +101,28 @@ def test_update_with_full_old_tuple() -> None:
     assert pgoutput.decode(message) == pgoutput.Update(7, "O", ("1", "old"), ("1", "new"))
 
 
+def test_new_columns_keeps_only_the_leading_columns_of_a_new_tuple() -> None:
+    insert = b"I" + struct.pack("!I", 7) + b"N" + _tuple(b"1", b"name", b"more")
+    update = b"U" + struct.pack("!I", 7) + b"O" + _tuple(b"1", b"old") + b"N" + _tuple(b"1", b"new")
+
+    assert pgoutput.decode(insert, new_columns=1) == pgoutput.Insert(7, ("1",))
+    assert pgoutput.decode(update, new_columns=1) == pgoutput.Update(7, "O", ("1", "old"), ("1",))
+
+
+def test_columns_after_new_columns_are_not_read() -> None:
+    cut_short = b"I" + struct.pack("!I", 7) + b"N" + _tuple(b"1", b"a long value")[:-4]
+
+    assert pgoutput.decode(cut_short, new_columns=1) == pgoutput.Insert(7, ("1",))
+
+
+def test_row_relation_reads_the_relation_of_row_messages_only() -> None:
+    delete = b"D" + struct.pack("!I", 42) + b"K" + _tuple(b"1")
+
+    assert pgoutput.row_relation(delete) == 42
+    assert pgoutput.row_relation(b"B" + struct.pack("!QqI", 1, 2, 3)) is None
+    assert pgoutput.row_relation(b"I\0") is None
+
+
 def test_origin_type_and_logical_message_decode() -> None:
     assert pgoutput.decode(b"O" + struct.pack("!Q", 5) + b"node\0") == pgoutput.Origin(5, "node")
     assert pgoutput.decode(b"Y" + struct.pack("!I", 9) + b"\0mood\0") == pgoutput.Type(9, "pg_catalog", "mood")
