@@ -7,12 +7,15 @@ current row, so a deleted child or one moved to another parent rebuilds the pare
 
 TRUNCATE of any table an index reads returns every current root key of that index (a truncated
 root table then has none left: the engine handles that case, not resolve).
+
+Each lookup statement is composed once and then reused, so the connection renders it once
+(see source.py): a batch takes a handful of hops, and rendering each anew cost more than running it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from psycopg import sql
 
@@ -30,6 +33,7 @@ class Resolver:
     def __init__(self, source: SourceConnection, plans: Mapping[str, IndexPlan]) -> None:
         self._source = source
         self._plans = plans
+        self._statements: dict[tuple[object, ...], sql.Composable] = {}
 
     def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
         by_table: dict[TableRef, list[Change]] = defaultdict(list)
@@ -101,10 +105,12 @@ class Resolver:
 
     def _select(self, table: TableInfo, wanted: str, matched: str, values: Iterable[str]) -> set[str]:
         """`wanted` of every row of `table` whose `matched` is among `values` (as canonical text)."""
-        statement = sql.SQL("SELECT DISTINCT CAST({} AS text) FROM {} AS {} WHERE {} = ANY(CAST(%s AS {}))").format(
+        statement = self._statement(("select", table.ref, wanted, matched), lambda: sql.SQL(
+            "SELECT DISTINCT CAST({} AS text) FROM {} AS {} WHERE {} = ANY(CAST(%s AS {}))"
+        ).format(
             column(_LOOKUP, wanted), name(table.ref.schema, table.ref.name), name(_LOOKUP),
             column(_LOOKUP, matched), array_of(table.type_of(matched, "resolve")),
-        )
+        ))
         return self._values(statement, [list(values)])
 
     def _row_values(self, table: TableInfo, wanted: str, changes: Sequence[Change]) -> set[str]:
@@ -119,12 +125,21 @@ class Resolver:
         }
         live = [c.key for c in changes if c.op is not Op.DELETE]
         if live and table.primary_key:
-            statement = sql.SQL("SELECT DISTINCT CAST({} AS text) FROM {} AS {} WHERE {}").format(
+            statement = self._statement(("row", table.ref, wanted), lambda: sql.SQL(
+                "SELECT DISTINCT CAST({} AS text) FROM {} AS {} WHERE {}"
+            ).format(
                 column(_LOOKUP, wanted), name(table.ref.schema, table.ref.name), name(_LOOKUP),
                 key_in(_LOOKUP, table.primary_key, table),
-            )
+            ))
             found |= self._values(statement, [[key[i] for key in live] for i in range(len(table.primary_key))])
         return found
+
+    def _statement(self, key: tuple[object, ...], compose: Callable[[], sql.Composable]) -> sql.Composable:
+        """The statement for `key`, composed on first use and the same object ever after."""
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = compose()
+        return statement
 
     def _all_keys(self, plan: IndexPlan) -> set[RowKey]:
         root = plan.root

@@ -1,10 +1,14 @@
-"""A lost source connection is a transient error, and the builder reconnects on its own."""
+"""The builder's source connection: a lost connection is a transient error and the builder
+reconnects on its own; a composed statement is rendered once per connection."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.abc import AdaptContext
 
+from flusso_engine.documents.source import SourceConnection
 from flusso_engine.errors import BuildError
 from tests.documents.store import Builder, body, users_schema
 
@@ -26,3 +30,27 @@ def test_a_failing_query_is_a_permanent_build_error(store: psycopg.Connection, b
     with pytest.raises(BuildError) as failure:
         b.build("users", [("not-a-number",)], version=1)
     assert not failure.value.transient
+
+
+class _CountedRenders(sql.Composed):
+    """A statement that counts how often it is rendered."""
+
+    renders = 0
+
+    def as_bytes(self, context: AdaptContext | None = None) -> bytes:
+        _CountedRenders.renders += 1
+        return super().as_bytes(context)
+
+
+def test_a_statement_is_rendered_once_per_connection(pg_database_url: str) -> None:
+    source = SourceConnection(pg_database_url)
+    statement = _CountedRenders([sql.SQL("SELECT "), sql.Placeholder(), sql.SQL("::int + 1")])
+    _CountedRenders.renders = 0
+    try:
+        assert [source.rows(statement, [n])[0][0] for n in (1, 2, 3)] == [2, 3, 4]
+        assert _CountedRenders.renders == 1
+        source.close()
+        assert source.rows(statement, [4]) == [(5,)]
+        assert _CountedRenders.renders == 2
+    finally:
+        source.close()
