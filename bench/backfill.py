@@ -4,15 +4,21 @@ The engine seeds an index in a process of its own (bench/seed.py). The baseline 
 bulk bodies the sink would send for the same documents (built by the same builder, encoded by
 the same `encode`, cut at the sink's batch_size) posted by minimal loops with 1, 2 and 4
 clients (bench/opensearch_sink.post_bulk); the best of them is the node's limit.
+
+Both runs also count the CPU seconds of each party (bench/usage.py): the engine's process (or the
+raw loop), Postgres and OpenSearch. On a machine whose cores the raw run already saturates, the
+engine's rate can only reach the raw limit's share that its added CPU leaves to the node.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,7 @@ from psycopg import sql
 
 from bench.opensearch_sink import post_bulk
 from bench.stack import Stack, write_config
+from bench.usage import Cpu, by_thread
 from dev.home import PROJECT_ROOT
 from flusso_engine.backends import build_builder, opensearch_settings, selected_indexes
 from flusso_engine.schema import load_config
@@ -32,6 +39,11 @@ from flusso_engine.sinks.opensearch.lifecycle import index_body
 
 RAW_INDEX = "bench_raw"
 CLIENTS = (1, 2, 4)
+#: Documents the node indexes before anything is measured. A fresh node's JIT takes a few hundred
+#: thousand documents to settle: after a 20,000-document warm-up, a first 100k seed cost the node
+#: 2.3 times the CPU per document of the same seed run next, and the raw runs, which came after
+#: it, were measured warm while the engine was measured cold.
+WARM_UP_DOCUMENTS = 300_000
 
 
 @dataclass(frozen=True)
@@ -39,10 +51,24 @@ class Seeding:
     documents: int
     seconds: float
     peak_rss_mb: float
+    cpu: Cpu
+    #: The engine process's CPU seconds by thread (worker, capture, delivery, bulk senders).
+    thread_seconds: dict[str, float]
 
     @property
     def rate(self) -> float:
         return self.documents / self.seconds
+
+    def threads_per_document(self) -> str:
+        return by_thread({name: seconds / self.documents * 1e6 for name, seconds in self.thread_seconds.items()})
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """The node fed pre-built bodies: its rate, and what each party's CPU did meanwhile."""
+
+    rate: float
+    cpu: Cpu
 
 
 def seed(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, profile: Path | None = None) -> Seeding:
@@ -51,12 +77,15 @@ def seed(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Pat
     slot = f"bench_{uuid.uuid4().hex[:8]}"
     config = write_config(workdir / f"{prefix}flusso.toml", database_url, stack.opensearch_url, prefix, schemas)
     argv = [sys.executable, "-m", "bench.seed", str(config), slot, *(["--profile", str(profile)] if profile else [])]
+    before = stack.cpu(0.0)
     done = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"seeding failed: {done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = stack.cpu(result.pop("cpu_seconds")) - before
     OpenSearch(hosts=[stack.opensearch_url], timeout=120).indices.delete(index=f"{prefix}*", expand_wildcards="all")
     stack.drop_slots()
-    return Seeding(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return Seeding(**result, cpu=cpu)
 
 
 @dataclass
@@ -99,19 +128,32 @@ def dump_bodies(database_url: str, schemas: dict[str, Path], opensearch_url: str
     return bulk
 
 
-def raw_rates(opensearch_url: str, bulk: BulkBodies, settings: OpenSearchSettings, clients: tuple[int, ...] = CLIENTS) -> dict[int, float]:
-    """Docs/s of the node fed the pre-built bodies by 1, 2 and 4 minimal clients, each into a fresh index."""
-    client = OpenSearch(hosts=[opensearch_url], timeout=120)
-    rates = {}
+def warm_up(stack: Stack, bulk: BulkBodies, settings: OpenSearchSettings) -> None:
+    """Index WARM_UP_DOCUMENTS of the bodies into scratch indexes (the whole set again and again
+    when it is smaller), so that the engine and the raw loops both meet a warm node."""
+    per_body = bulk.documents / len(bulk.spans)
+    wanted = math.ceil(WARM_UP_DOCUMENTS / per_body)
+    while wanted > 0:
+        part = BulkBodies(bulk.path, bulk.spans[:wanted], 0, bulk.mapping)  # its rate is not reported
+        raw_rates(stack, part, settings, (2,))
+        wanted -= len(part.spans)
+
+
+def raw_rates(stack: Stack, bulk: BulkBodies, settings: OpenSearchSettings, clients: tuple[int, ...] = CLIENTS) -> dict[int, RawRun]:
+    """The node fed the pre-built bodies by 1, 2 and 4 minimal clients, each into a fresh index."""
+    client = OpenSearch(hosts=[stack.opensearch_url], timeout=120)
+    runs = {}
     with bulk.path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
         bodies = bulk.bodies(view)
         for n in clients:
             client.indices.delete(index=RAW_INDEX, ignore_unavailable=True)
             client.indices.create(index=RAW_INDEX, body=index_body(bulk.mapping, settings))
-            rates[n] = bulk.documents / post_bulk(opensearch_url, bodies, n)
+            before = stack.cpu(time.process_time())
+            seconds = post_bulk(stack.opensearch_url, bodies, n)
+            runs[n] = RawRun(bulk.documents / seconds, stack.cpu(time.process_time()) - before)
             client.indices.delete(index=RAW_INDEX)
         del bodies
-    return rates
+    return runs
 
 
 def workdir() -> Path:

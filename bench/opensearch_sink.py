@@ -1,12 +1,13 @@
-"""How close the OpenSearch sink gets to the node's raw bulk limit.
+"""How close the OpenSearch sink gets to the node's raw bulk limit (issue 5: 500k flat documents).
 
 The raw limit is measured in the same run: the very NDJSON the sink would send, cut into the
 same bulk size, posted by minimal loops (plain urllib3, no parsing beyond the `errors` flag)
 with 1, 2 and 4 parallel clients; the best of them is the limit. The sink then writes the same
 documents through write() + flush(), in flushes of --flush-docs documents, at each concurrency.
-Every run loads a fresh index with the settings of a generation being seeded.
+Every run loads a fresh index with the settings of a generation being seeded. The raw bodies are
+encoded once and reused by every raw run, so 500k documents cost one encoding, not one per run.
 
-    .venv/bin/python -m bench.opensearch_sink [--url http://127.0.0.1:9281] [--docs 200000 | --large]
+    .venv/bin/python -m bench.opensearch_sink [--url http://127.0.0.1:9281] [--docs 200000 | --large] [--rounds R]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -40,6 +42,8 @@ MAPPING = {
     },
 }
 CITIES = ["Lisbon", "Porto", "Braga", "Coimbra", "Faro", "Aveiro", "Évora"]
+RAW_INDEX = "bench_sink_raw"
+CLIENTS = (1, 2, 4)
 
 
 def documents(count: int) -> list[Document]:
@@ -60,14 +64,19 @@ def timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def raw_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: int, clients: int, settings: OpenSearchSettings) -> float:
+def raw_bodies(docs: list[Document], settings: OpenSearchSettings) -> list[bytes]:
+    """The bulk bodies the sink would send for `docs` into RAW_INDEX, cut as it cuts them."""
+    actions = (encode(document, RAW_INDEX) for document in docs)
+    return [b"".join(payload for _, payload in chunk) for chunk in plan_chunks(actions, settings.batch_size, settings.max_bytes)]
+
+
+def raw_rate(url: str, client: OpenSearch, bodies: list[bytes], documents: int, clients: int, settings: OpenSearchSettings) -> float:
     """Docs/s of the node when fed pre-built bulk bodies by `clients` minimal loops."""
-    index = f"bench_raw_{uuid.uuid4().hex[:8]}"
-    client.indices.create(index=index, body=index_body(MAPPING, settings))
-    bodies = [b"".join(payload for _, payload in chunk) for chunk in plan_chunks([encode(d, index) for d in docs], batch_size, settings.max_bytes)]
+    client.indices.delete(index=RAW_INDEX, ignore_unavailable=True)
+    client.indices.create(index=RAW_INDEX, body=index_body(MAPPING, settings))
     seconds = post_bulk(url, bodies, clients)
-    client.indices.delete(index=index)
-    return len(docs) / seconds
+    client.indices.delete(index=RAW_INDEX)
+    return documents / seconds
 
 
 def post_bulk(url: str, bodies: Sequence[bytes | memoryview], clients: int) -> float:
@@ -103,6 +112,39 @@ def sink_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: in
     return len(docs) / seconds
 
 
+@dataclass(frozen=True)
+class SinkRates:
+    """Docs/s by client count (raw) and by sink concurrency, each the best of the rounds."""
+
+    documents: int
+    raw: dict[int, float]
+    sink: dict[int, float]
+
+    @property
+    def limit(self) -> float:
+        return max(self.raw.values())
+
+
+def measure(url: str, count: int, *, rounds: int, batch_size: int = 1000, flush_docs: int = 20_000,
+            concurrencies: Sequence[int] = CLIENTS) -> SinkRates:
+    """Raw and sink rates for `count` flat documents, interleaved round by round (the machine is
+    shared and noisy, so the best of the rounds counts), after a warm-up of the node's JVM."""
+    client = OpenSearch(hosts=[url], timeout=120)
+    docs = documents(count)
+    settings = OpenSearchSettings(url=url, batch_size=batch_size, number_of_replicas=0)
+    bodies = raw_bodies(docs, settings)
+    raw_rate(url, client, bodies, count, 2, settings)  # JVM warm-up (JIT, pools), not reported
+    sink_rate(url, client, docs, batch_size, 2, flush_docs)
+    raw: dict[int, float] = {}
+    sink: dict[int, float] = {}
+    for _ in range(rounds):
+        for n in CLIENTS:
+            raw[n] = max(raw.get(n, 0.0), raw_rate(url, client, bodies, count, n, settings))
+        for n in concurrencies:
+            sink[n] = max(sink.get(n, 0.0), sink_rate(url, client, docs, batch_size, n, flush_docs))
+    return SinkRates(count, raw, sink)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="an OpenSearch to use (default: start one of our own)")
@@ -123,25 +165,14 @@ def main() -> None:
         node.start()
         url = node.url
     try:
-        client = OpenSearch(hosts=[url], timeout=120)
-        docs = documents(count)
-        size = sum(len(d.body or b"") for d in docs) / count
-        print(f"{count} flat documents, {size:.0f} bytes of body each; bulk size {args.batch_size}; sink flushes of {args.flush_docs}")
-        settings = OpenSearchSettings(url=url, batch_size=args.batch_size, number_of_replicas=0)
-        raw_rate(url, client, docs, args.batch_size, 2, settings)  # JVM warm-up (JIT, pools), not reported
-        sink_rate(url, client, docs, args.batch_size, 2, args.flush_docs)
-        raw: dict[int, float] = {}
-        sink: dict[int, float] = {}
-        for _ in range(args.rounds):  # interleaved, best of rounds: the machine is shared and noisy
-            for n in (1, 2, 4):
-                raw[n] = max(raw.get(n, 0.0), raw_rate(url, client, docs, args.batch_size, n, settings))
-            for n in args.concurrency:
-                sink[n] = max(sink.get(n, 0.0), sink_rate(url, client, docs, args.batch_size, n, args.flush_docs))
-        for n, rate in raw.items():
+        print(f"{count} flat documents; bulk size {args.batch_size}; sink flushes of {args.flush_docs}; "
+              f"best of {args.rounds} round(s)")
+        rates = measure(url, count, rounds=args.rounds, batch_size=args.batch_size, flush_docs=args.flush_docs,
+                        concurrencies=args.concurrency)
+        for n, rate in rates.raw.items():
             print(f"raw bulk, {n} client(s): {rate:>9,.0f} docs/s")
-        limit = max(raw.values())
-        for n, rate in sink.items():
-            print(f"sink, concurrency {n}:  {rate:>9,.0f} docs/s = {rate / limit:.0%} of the raw limit")
+        for n, rate in rates.sink.items():
+            print(f"sink, concurrency {n}:  {rate:>9,.0f} docs/s = {rate / rates.limit:.0%} of the raw limit")
     finally:
         if node is not None:
             node.stop()

@@ -3,20 +3,21 @@
     python -m bench.seed CONFIG SLOT [--profile OUT.txt]
 
 Runs exactly what a Dagster materialization runs (build_engine(...).run(live=False)) and prints
-one JSON line: documents seeded, seconds, and the process's peak RSS. A process of its own so the
-peak RSS is the engine's alone, not the harness's.
+one JSON line: documents seeded, seconds, the CPU seconds the process spent meanwhile (all its
+threads, and by thread) and its peak RSS. A process of its own so the peak RSS is the engine's
+alone, not the harness's.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
 
+from bench.usage import ThreadCpu
 from flusso_engine.backends import RunOptions, build_engine
 from flusso_engine.observer import NullObserver
 from flusso_engine.schema import load_config
@@ -28,6 +29,15 @@ class SeededRows(NullObserver):
 
     def backfill_progress(self, rows: Mapping[str, int]) -> None:
         self.rows = sum(rows.values())
+
+
+def peak_rss_kb() -> int:
+    """This process image's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that across
+    exec, so a process started by a harness holding 150 MB would report the harness's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
@@ -44,14 +54,18 @@ def main() -> None:
 
         profiler = Profiler()
         profiler.start()
-    started = time.perf_counter()
-    engine.run(live=False)
-    seconds = time.perf_counter() - started
+    with ThreadCpu() as threads:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        engine.run(live=False)
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if profiler is not None:
         profiler.stop()
         args.profile.write_text(profiler.output_text(unicode=True, show_all=False))
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(orjson.dumps({"documents": seeded.rows, "seconds": seconds, "peak_rss_mb": peak_kb / 1024}).decode())
+    peak_kb = peak_rss_kb()
+    print(orjson.dumps({
+        "documents": seeded.rows, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_kb / 1024,
+        "thread_seconds": threads.seconds(),
+    }).decode())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.usage import Cpu, opensearch_seconds, postgres_seconds
 from dev.home import PROJECT_ROOT, free_port
 from dev.opensearch import LocalOpenSearch
 from dev.postgres import LocalPostgres
@@ -40,6 +41,10 @@ class Stack:
         with psycopg.connect(self.postgres.url(), autocommit=True) as conn:
             for (slot,) in conn.execute("SELECT slot_name FROM pg_replication_slots WHERE NOT active").fetchall():
                 conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+
+    def cpu(self, driver: float) -> Cpu:
+        """The servers' CPU seconds so far, beside `driver`, the driving process's own."""
+        return Cpu(driver, postgres_seconds(self.postgres.datadir), opensearch_seconds(self.opensearch_url))
 
     def versions(self) -> dict[str, str]:
         with psycopg.connect(self.postgres.url()) as conn:

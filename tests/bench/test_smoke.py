@@ -18,4 +18,5 @@ def test_smoke_run_of_b6_writes_a_results_table(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     table = results.read_text()
     assert "| B6 | CPU per change, no-op sink (flat) |" in table
+    assert "µs by thread:" in table and "flusso-capture" in table
     assert "PostgreSQL:" in table and "OpenSearch:" in table

@@ -1,0 +1,130 @@
+"""CPU seconds spent by each party of a measurement: where a throughput gap goes.
+
+A rate alone cannot tell waiting from working. CPU can: when the node already keeps every core
+busy on the raw bulk limit, each CPU-second the engine, Postgres or an extra refresh spends is
+a second the node does not index, so the per-party CPU of the engine's run next to the raw
+run's shows how much of the gap is work added and how much is time lost waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds over one measured stretch: the process driving it, Postgres, OpenSearch."""
+
+    driver: float
+    postgres: float
+    opensearch: float
+
+    def __sub__(self, earlier: Cpu) -> Cpu:
+        return Cpu(self.driver - earlier.driver, self.postgres - earlier.postgres, self.opensearch - earlier.opensearch)
+
+    def per_document(self, documents: int) -> str:
+        """µs of CPU per document, by party and in all."""
+        scale = 1e6 / documents
+        return (f"driver {self.driver * scale:.0f} + postgres {self.postgres * scale:.0f} + opensearch "
+                f"{self.opensearch * scale:.0f} = {(self.driver + self.postgres + self.opensearch) * scale:.0f} µs")
+
+
+def by_thread(us: dict[str, float]) -> str:
+    """µs by thread, the largest first, with one decimal: `flusso-capture 17.0, ...`."""
+    return ", ".join(f"{name} {value:.1f}" for name, value in sorted(us.items(), key=lambda item: -item[1]) if value >= 0.05)
+
+
+def postgres_seconds(datadir: Path) -> float:
+    """CPU seconds of a cluster so far: the postmaster, its live children and those it reaped."""
+    postmaster = int((datadir / "postmaster.pid").read_text().split()[0])
+    total = _seconds(postmaster, with_reaped=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _parent(entry.name) == postmaster:
+            total += _seconds(int(entry.name), with_reaped=False)
+    return total
+
+
+def opensearch_seconds(url: str) -> float:
+    """CPU seconds of every node behind `url` so far, as the nodes report them."""
+    with urllib.request.urlopen(f"{url}/_nodes/stats/process?filter_path=nodes.*.process.cpu", timeout=10) as response:
+        nodes = json.loads(response.read())["nodes"]
+    return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes.values()) / 1000
+
+
+def _fields(pid: int | str) -> list[str]:
+    """/proc/PID/stat after the command name (which may hold spaces), or [] once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _parent(pid: str) -> int:
+    fields = _fields(pid)
+    return int(fields[1]) if fields else 0
+
+
+def _seconds(pid: int, with_reaped: bool) -> float:
+    fields = _fields(pid)
+    if not fields:
+        return 0.0
+    used = int(fields[11]) + int(fields[12])  # utime, stime
+    if with_reaped:
+        used += int(fields[13]) + int(fields[14])  # cutime, cstime: children it waited for
+    return used / _TICK
+
+
+class ThreadCpu:
+    """CPU seconds of this process's threads over a stretch in which threads come and go.
+
+    A thread of its own reads every thread's CPU time each `interval` seconds; a thread is counted
+    at its last reading, so one that ends loses at most an interval of its time. Threads are
+    named without a pool's `_N` suffix, so the two bulk senders count as one.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self._interval = interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample_until_done, name="bench-thread-cpu", daemon=True)
+
+    def __enter__(self) -> ThreadCpu:
+        self._read()
+        self._first = {tid: seconds for tid, (_, seconds) in self._last.items()}
+        self._sampler.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self._done.set()
+        self._sampler.join()
+        self._read()
+
+    def seconds(self) -> Counter[str]:
+        """CPU seconds by thread name, from entering to leaving (this sampler left out)."""
+        spent: Counter[str] = Counter()
+        for tid, (name, seconds) in self._last.items():
+            if name != self._sampler.name:
+                spent[re.sub(r"_\d+$", "", name)] += seconds - self._first.get(tid, 0.0)
+        return spent
+
+    def _sample_until_done(self) -> None:
+        while not self._done.wait(self._interval):
+            self._read()
+
+    def _read(self) -> None:
+        for thread in threading.enumerate():
+            tid = thread.native_id
+            fields = _fields(f"self/task/{tid}") if tid is not None else []
+            if tid is not None and fields:
+                self._last[tid] = (thread.name, (int(fields[11]) + int(fields[12])) / _TICK)
