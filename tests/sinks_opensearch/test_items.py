@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from opensearchpy import OpenSearch
@@ -13,12 +14,13 @@ from flusso_engine.sinks.opensearch import OpenSearchSink
 from flusso_engine.sinks.opensearch.bulk import BulkWriter
 from flusso_engine.sinks.opensearch.retry import Backoff
 
-from tests.sinks_opensearch.conftest import tombstone, user
+from tests.sinks_opensearch.conftest import tombstone, user, users_spec
 
 
 def _source(client: OpenSearch, prefix: str, key: str) -> dict | None:
-    found = client.search(index=f"{prefix}users", body={"query": {"ids": {"values": [key]}}})["hits"]["hits"]
-    return found[0]["_source"] if found else None
+    """The stored document, read by id: a GET is real-time, so it needs no refresh."""
+    found = client.get(index=f"{prefix}users", id=key, ignore=404)
+    return found["_source"] if found.get("found") else None
 
 
 def test_deleting_a_missing_document_succeeds(sink: OpenSearchSink) -> None:
@@ -79,6 +81,20 @@ def test_a_caught_up_flush_is_visible_to_search_at_once(sink: OpenSearchSink, op
     sink.write([user(1)])
     sink.flush(caught_up=True)
     assert opensearch_client.count(index=f"{index_prefix}users")["count"] == 1
+
+
+def test_caught_up_flushes_in_quick_succession_are_all_visible_within_the_visibility_period(
+    make_sink: Callable[..., OpenSearchSink], opensearch_client: OpenSearch, index_prefix: str
+) -> None:
+    sink = make_sink(visibility_seconds=1.0)
+    sink.ensure_index(users_spec())
+    started = time.monotonic()
+    for key in range(5):
+        sink.write([user(key)])
+        sink.flush(caught_up=True)
+    while opensearch_client.count(index=f"{index_prefix}users")["count"] < 5:
+        assert time.monotonic() - started < 1.0 + 1.0, "a caught-up flush stayed invisible past the period"
+        time.sleep(0.05)
 
 
 def test_a_refused_request_fails_the_flush_at_once(opensearch_client: OpenSearch) -> None:

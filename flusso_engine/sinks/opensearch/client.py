@@ -35,12 +35,15 @@ class OpenSearchSettings:
     #: How stale a sink's view of its generations may get: another process's reindex reaches
     #: this sink's writes within this time (one meta read per interval, taken before a write).
     state_refresh_seconds: float = 5.0
+    #: A caught-up flush is searchable within this time: at once when the sink has not refreshed
+    #: for this long, else when it has (see visibility.py); 0 refreshes on every caught-up flush.
+    visibility_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_bytes", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"OpenSearchSettings.{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_retries", "state_refresh_seconds"):
+        for name in ("max_retries", "state_refresh_seconds", "visibility_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"OpenSearchSettings.{name} must not be negative, got {getattr(self, name)}")
 

@@ -20,6 +20,7 @@ from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
 from flusso_engine.sinks.opensearch.names import Generation, Names
 from flusso_engine.sinks.opensearch.retry import Backoff
 from flusso_engine.sinks.opensearch.stream import BulkStream
+from flusso_engine.sinks.opensearch.visibility import Visibility
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class OpenSearchSink:
             writer, self._executor, Chunker(settings.batch_size, settings.max_bytes),
             max_in_flight=2 * settings.concurrency,  # one running and one ready per worker
         )
+        self._visibility = Visibility(self._refresh, settings.visibility_seconds)
         self._specs: dict[str, IndexSpec] = {}
         self._states: dict[str, IndexState] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
@@ -141,8 +143,8 @@ class OpenSearchSink:
         refusals = pending.refused + outcome.refused + self._redirect(outcome.orphaned)
         refused = {document.id: document for document, _ in refusals}
         rejections = {rejection.id: rejection for _, rejection in reversed(refusals)}
-        if caught_up and pending.indexes:
-            self._refresh({physical for name in pending.indexes for physical in self._targets[name]})
+        if caught_up:
+            self._visibility.caught_up(physical for name in pending.indexes for physical in self._targets[name])
         refused_deletes = sum(1 for document in refused.values() if document.body is None)
         return FlushReport(
             written=pending.written - (len(refused) - refused_deletes),
@@ -152,6 +154,7 @@ class OpenSearchSink:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self._visibility.close()
         self._client.close()
 
     def _remember(self, name: str, state: IndexState) -> None:
@@ -208,11 +211,11 @@ class OpenSearchSink:
         if remaining > 0:
             time.sleep(remaining)
 
-    def _refresh(self, indexes: set[str]) -> None:
-        """Make the flush visible to search; the writes are durable either way, so a failed
-        refresh is only worth a warning, never a redelivery."""
+    def _refresh(self, indexes: list[str]) -> None:
+        """Make flushed writes visible to search (see visibility.py); they are durable either
+        way, so a failed refresh is only worth a warning, never a redelivery."""
         try:
-            self._lifecycle.refresh(sorted(indexes))
+            self._lifecycle.refresh(indexes)
         except SinkError as error:
             log.warning("%s", error)
 
