@@ -28,7 +28,7 @@ from flusso_engine.sinks.protocol import Sink
 
 #: Chunks of documents the worker may hand over before it waits: enough to keep the sink busy
 #: while the next chunk is built, few enough to bound memory (a chunk is up to BUILD_CHUNK docs).
-HANDOFF_CHUNKS = 4
+HANDOFF_CHUNKS = 2
 
 #: How often a worker blocked on the hand-off looks whether the stage failed meanwhile.
 POLL_SECONDS = 0.1

@@ -12,6 +12,8 @@ compose each statement once and reuse it, so they are rendered once and kept by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -36,9 +38,22 @@ class SourceConnection:
 
     def rows(self, statement: sql.Composable | str, params: Any = None, *, binary: bool = False) -> list[tuple[Any, ...]]:
         """Every row of one statement; `binary` reads json documents as their bytes."""
-        try:
+        with self._translated_errors():
             conn = self._connection()
             return conn.execute(self._render(statement, conn), params, binary=binary).fetchall()
+
+    def stream(self, statement: sql.Composable, params: Any, *, size: int) -> Iterator[tuple[Any, ...]]:
+        """The rows of one statement, json as bytes, handed over `size` at a time as the server
+        produces them: the caller works on the first rows while the server computes the rest,
+        which a statement per chunk of keys cannot do (each waits for the previous one's rows)."""
+        with self._translated_errors():
+            conn = self._connection()
+            yield from conn.cursor(binary=True).stream(self._render(statement, conn), params, size=size)
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
         except psycopg.OperationalError as exc:
             self.close()
             error = BuildError(f"the Postgres source failed: {exc}")
