@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from flusso_engine.model import DocId, Document
+from flusso_engine.model import DocId
 from tests.documents.store import Builder, body, users_schema
 
 ID_ONLY = "  - integer: id\n    required: true\n"
