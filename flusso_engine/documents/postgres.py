@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from flusso_engine.documents.assemble import DocumentQuery, document_query
 from flusso_engine.documents.catalog import Catalog
@@ -48,9 +49,12 @@ class PostgresDocumentBuilder:
         return self._resolver.resolve(changes)
 
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
-        """The keys' documents from one statement, streamed: Postgres assembles the later rows
-        while this thread wraps the earlier ones, about twice the rate of a statement per chunk
-        of keys (bench/build_throughput.py). The caller bounds memory by the keys it passes."""
+        """The keys' documents from one statement. Many keys are streamed: Postgres assembles the
+        later rows while this thread wraps the earlier ones, about twice the rate of a statement
+        per chunk of keys (bench/build_throughput.py). A few hundred keys (a live batch) are read
+        whole instead, because psycopg streams only unprepared statements, and planning the
+        document statement anew per batch cost live sync a fifth of its rate (B4). The caller
+        bounds memory by the keys it passes."""
         query = self._queries[index]
         missing = set(keys)
         if not missing:
@@ -61,9 +65,13 @@ class PostgresDocumentBuilder:
         # a redelivery after a crash) did it, and a stale body can never overwrite a newer one.
         version = max(version, int(self._source.rows(_WAL_POSITION, [])[0][0]))
         statement, params = query.statement_for(list(missing))
+        if len(missing) > STREAM_ROWS:
+            rows: Iterable[tuple[Any, ...]] = self._source.stream(statement, params, size=STREAM_ROWS)
+        else:  # a prepared statement: planning the document statement anew costs more (B4, B6)
+            rows = self._source.rows(statement, params, binary=True)
         documents: list[Document] = []
         with _no_collector_pauses():
-            for row in self._source.stream(statement, params, size=STREAM_ROWS):
+            for row in rows:
                 key = row[:-1]
                 if key in missing:  # a key range may hold rows nobody asked for
                     missing.remove(key)
