@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         "B3: the engine runs in the harness process under pyinstrument (profile: bench/out/b3_live.txt); latency is "
         "commit time to the confirm right after the flush that made the change durable, for every change. The load "
         "is the demo's shop mix (dev/demo/load.py SHOP_MIX: orders and items most, category/tag renames rare).",
+        "Every engine run uses the sink's defaults (refresh_interval 10 s; caught-up flushes are refreshed by "
+        "flusso within 1 s) and `flusso run`'s batch policy (256 changes or 50 ms).",
         "B4/B7: `flusso run` in a subprocess; load by python -m bench.churn processes (≤ 4,000 changes/s each, "
         "ten row changes a transaction by one statement). "
         "Lag is flat when the slot's time lag stays ≤ 2 s over the second half of a step.",
