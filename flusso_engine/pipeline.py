@@ -30,7 +30,7 @@ from flusso_engine.sinks.protocol import Sink
 logger = logging.getLogger(__name__)
 
 #: Documents built per builder call: a backfill batch in one call, which the Postgres builder
-#: streams from one statement (a third less engine CPU per document than calls of 1000, B1), and
+#: streams from one statement (a quarter less engine CPU per document than calls of 1000, B1), and
 #: small enough that writing starts while the rest of a huge live batch is still being built.
 BUILD_CHUNK = 8192
 
