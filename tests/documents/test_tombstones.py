@@ -107,3 +107,13 @@ def test_document_count_counts_exactly_the_rows_that_build_to_a_body(store: psyc
     keys = [(str(key),) for (key,) in store.execute("SELECT id FROM users").fetchall()]
     bodies = [document for document in b.build("users", keys, 0) if document.body is not None]
     assert b.document_count("users") == len(bodies)
+
+
+def test_a_build_streamed_in_several_hand_overs_gets_one_document_per_requested_key(
+    store: psycopg.Connection, builder: Builder
+) -> None:
+    store.execute("INSERT INTO users (id, email) SELECT g, 'u' || g FROM generate_series(100, 2599) AS g WHERE g % 7 <> 0")
+    wanted = [(str(k),) for k in range(100, 2600) if k != 1500]  # 1500 is in the key range, but not asked for
+    documents = builder(users=users_schema(ID_ONLY)).build("users", wanted, version=42)
+    assert sorted(d.id.key for d in documents) == sorted(wanted)
+    assert {d.id.key for d in documents if d.is_tombstone} == {key for key in wanted if int(key[0]) % 7 == 0}
