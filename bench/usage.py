@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 _TICK = os.sysconf("SC_CLK_TCK")
+SHORT_LIVED = "threads no reading saw"
 
 
 @dataclass(frozen=True)
@@ -76,32 +77,34 @@ def _parent(pid: str) -> int:
 
 def _seconds(pid: int, with_reaped: bool) -> float:
     fields = _fields(pid)
-    if not fields:
-        return 0.0
-    used = int(fields[11]) + int(fields[12])  # utime, stime
-    if with_reaped:
-        used += int(fields[13]) + int(fields[14])  # cutime, cstime: children it waited for
-    return used / _TICK
+    used = _cpu(fields)
+    if with_reaped and fields:
+        used += (int(fields[13]) + int(fields[14])) / _TICK  # cutime, cstime: children it waited for
+    return used
 
 
 class ThreadCpu:
     """CPU seconds of this process's threads over a stretch in which threads come and go.
 
-    A thread of its own reads every thread's CPU time each `interval` seconds; a thread is counted
-    at its last reading, so one that ends loses at most an interval of its time. Threads are
-    named without a pool's `_N` suffix, so the two bulk senders count as one.
+    A thread of its own reads every thread's CPU time each `interval` seconds. A thread that ends
+    between two readings takes its last stretch of CPU with it, and on a loaded machine the sampler
+    may not run for long after that; the kernel keeps an ended thread's time in the process's
+    total, though, so each reading gives the part of the process's CPU that no living thread
+    accounts for to the threads that ended since the reading before (to SHORT_LIVED when none did:
+    threads born and ended between two readings). Threads are named without a pool's `_N` suffix,
+    so the two bulk senders count as one.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
         self._interval = interval
-        self._first: dict[int, float] = {}
-        self._last: dict[int, tuple[str, float]] = {}
+        self._spent: Counter[str] = Counter()
+        self._threads: dict[int, tuple[str, float]] = {}
+        self._process = 0.0
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample_until_done, name="bench-thread-cpu", daemon=True)
 
     def __enter__(self) -> ThreadCpu:
-        self._read()
-        self._first = {tid: seconds for tid, (_, seconds) in self._last.items()}
+        self._process, self._threads = _process_and_threads({})
         self._sampler.start()
         return self
 
@@ -112,10 +115,8 @@ class ThreadCpu:
 
     def seconds(self) -> Counter[str]:
         """CPU seconds by thread name, from entering to leaving (this sampler left out)."""
-        spent: Counter[str] = Counter()
-        for tid, (name, seconds) in self._last.items():
-            if name != self._sampler.name:
-                spent[re.sub(r"_\d+$", "", name)] += seconds - self._first.get(tid, 0.0)
+        spent = Counter(self._spent)
+        del spent[self._sampler.name]
         return spent
 
     def _sample_until_done(self) -> None:
@@ -123,8 +124,46 @@ class ThreadCpu:
             self._read()
 
     def _read(self) -> None:
-        for thread in threading.enumerate():
-            tid = thread.native_id
-            fields = _fields(f"self/task/{tid}") if tid is not None else []
-            if tid is not None and fields:
-                self._last[tid] = (thread.name, (int(fields[11]) + int(fields[12])) / _TICK)
+        process, threads = _process_and_threads(self._threads)
+        living = 0.0
+        for tid, (name, seconds) in threads.items():
+            _, before = self._threads.get(tid, (name, 0.0))
+            self._spent[name] += seconds - before
+            living += seconds - before
+        ended = [name for tid, (name, _) in self._threads.items() if tid not in threads] or [SHORT_LIVED]
+        unaccounted = max(0.0, process - self._process - living)
+        for name in ended:
+            self._spent[name] += unaccounted / len(ended)
+        self._process, self._threads = process, threads
+
+
+def _process_and_threads(known: dict[int, tuple[str, float]]) -> tuple[float, dict[int, tuple[str, float]]]:
+    """This process's CPU seconds (ended threads included), then each living thread's name and seconds.
+
+    The process is read first, so a thread that ends in between is in its total and missing from
+    the threads: it is counted as ended, never twice. A thread keeps the name it was `known` by:
+    one whose join has returned has left `threading.enumerate()` while its task may still be
+    ending.
+    """
+    names = {tid: name for tid, (name, _) in known.items()}
+    names.update((thread.native_id, re.sub(r"_\d+$", "", thread.name)) for thread in threading.enumerate() if thread.native_id)
+    process = _cpu(_fields("self"))
+    threads: dict[int, tuple[str, float]] = {}
+    for task in Path("/proc/self/task").iterdir():
+        fields = _fields(f"self/task/{task.name}")
+        if fields:
+            threads[int(task.name)] = (names.get(int(task.name)) or _command(task), _cpu(fields))
+    return process, threads
+
+
+def _command(task: Path) -> str:
+    """The kernel's name of a thread Python did not start (a library's own), or "" once it is gone."""
+    try:
+        return (task / "comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def _cpu(fields: list[str]) -> float:
+    """utime + stime of a /proc stat line, in seconds."""
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0

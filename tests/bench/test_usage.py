@@ -46,3 +46,13 @@ def test_thread_cpu_counts_threads_that_end_inside_the_stretch_under_one_name() 
         for spinner in spinners:
             spinner.join()
     assert threads.seconds()["spinner"] >= 0.4
+
+
+def test_thread_cpu_counts_the_time_a_thread_spent_after_its_last_reading() -> None:
+    go = threading.Event()
+    spinner = threading.Thread(target=lambda: go.wait() and _spin(0.3), name="spinner_0")
+    spinner.start()
+    with ThreadCpu(interval=60) as threads:
+        go.set()
+        spinner.join()
+    assert threads.seconds()["spinner"] >= 0.25
