@@ -90,9 +90,9 @@ class ThreadCpu:
     between two readings takes its last stretch of CPU with it, and on a loaded machine the sampler
     may not run for long after that; the kernel keeps an ended thread's time in the process's
     total, though, so each reading gives the part of the process's CPU that no living thread
-    accounts for to the threads that ended since the reading before (to SHORT_LIVED when none did:
-    threads born and ended between two readings). Threads are named without a pool's `_N` suffix,
-    so the two bulk senders count as one.
+    accounts for to the threads that ended since the reading before. What is left of it at the end
+    is SHORT_LIVED: threads born and ended between two readings. Threads are named without a
+    pool's `_N` suffix, so the two bulk senders count as one.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -100,6 +100,7 @@ class ThreadCpu:
         self._spent: Counter[str] = Counter()
         self._threads: dict[int, tuple[str, float]] = {}
         self._process = 0.0
+        self._unaccounted = 0.0
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample_until_done, name="bench-thread-cpu", daemon=True)
 
@@ -112,6 +113,8 @@ class ThreadCpu:
         self._done.set()
         self._sampler.join()
         self._read()
+        if self._unaccounted > 0:
+            self._spent[SHORT_LIVED] += self._unaccounted
 
     def seconds(self) -> Counter[str]:
         """CPU seconds by thread name, from entering to leaving (this sampler left out)."""
@@ -130,10 +133,14 @@ class ThreadCpu:
             _, before = self._threads.get(tid, (name, 0.0))
             self._spent[name] += seconds - before
             living += seconds - before
-        ended = [name for tid, (name, _) in self._threads.items() if tid not in threads] or [SHORT_LIVED]
-        unaccounted = max(0.0, process - self._process - living)
-        for name in ended:
-            self._spent[name] += unaccounted / len(ended)
+        # Signed: the threads are read a moment after the process, so a reading's living time may
+        # exceed the process's and the next reading's fall short by as much; only the sum is real.
+        self._unaccounted += process - self._process - living
+        ended = [name for tid, (name, _) in self._threads.items() if tid not in threads]
+        if ended and self._unaccounted > 0:
+            for name in ended:
+                self._spent[name] += self._unaccounted / len(ended)
+            self._unaccounted = 0.0
         self._process, self._threads = process, threads
 
 
