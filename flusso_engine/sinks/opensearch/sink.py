@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -13,7 +13,7 @@ from opensearchpy import OpenSearch
 
 from flusso_engine.errors import FlushError, SinkError
 from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.opensearch.bulk import BulkWriter, Chunker, Orphan, Refusal, encode, id_too_long
+from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Orphan, Refusal, encode, id_too_long
 from flusso_engine.sinks.opensearch.client import OpenSearchSettings, connect
 from flusso_engine.sinks.opensearch.lifecycle import Lifecycle
 from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
@@ -124,18 +124,7 @@ class OpenSearchSink:
     def write(self, documents: Iterable[Document]) -> None:
         if time.monotonic() - self._read_at >= self._settings.state_refresh_seconds:
             self._reread_states()
-        pending, targets, stream = self._pending, self._targets, self._stream
-        for document in documents:
-            aliases = targets.get(document.id.index)
-            if aliases is None:
-                raise SinkError(f"document for index {document.id.index!r}, which ensure_index never created")
-            pending.count(document)
-            rejection = id_too_long(document)
-            if rejection is not None:
-                pending.refused.append((document, rejection))
-                continue
-            for alias in aliases:
-                stream.add(encode(document, alias))
+        self._stream.extend(self._actions(documents))
 
     def flush(self, caught_up: bool) -> FlushReport:
         pending, self._pending = self._pending, _Pending()
@@ -189,13 +178,29 @@ class OpenSearchSink:
                     f"the index behind {', '.join(sorted(missing))} was deleted outside flusso; "
                     "restart so that ensure_index rebuilds it"
                 )
-            for document in documents:
-                for target in self._targets[document.id.index]:
-                    self._stream.add(encode(document, target))
+            self._stream.extend(
+                encode(document, target) for document in documents for target in self._targets[document.id.index]
+            )
             outcome = self._stream.drain()
             refusals += outcome.refused
             orphans = outcome.orphaned
         return refusals
+
+    def _actions(self, documents: Iterable[Document]) -> Iterator[Action]:
+        """Each document's action for every generation it goes to, counted on the way; one whose
+        id OpenSearch would refuse is refused here, so it cannot fail a whole request."""
+        pending, targets = self._pending, self._targets
+        for document in documents:
+            aliases = targets.get(document.id.index)
+            if aliases is None:
+                raise SinkError(f"document for index {document.id.index!r}, which ensure_index never created")
+            pending.count(document)
+            rejection = id_too_long(document)
+            if rejection is not None:
+                pending.refused.append((document, rejection))
+                continue
+            for alias in aliases:
+                yield encode(document, alias)
 
     def _let_other_sinks_notice(self, state: IndexState) -> None:
         """Wait until `state_refresh_seconds` (plus a margin) have passed since its build started.

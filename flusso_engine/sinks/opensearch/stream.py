@@ -11,6 +11,7 @@ the flush, and external versions make each write's landing order irrelevant.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Executor, Future
 
 from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome
@@ -26,9 +27,8 @@ class BulkStream:
         self._outcome = Outcome()
         self._failure: BaseException | None = None
 
-    def add(self, action: Action) -> None:
-        full = self._chunker.add(action)
-        if full:
+    def extend(self, actions: Iterable[Action]) -> None:
+        for full in self._chunker.extend(actions):
             self._submit(full)
 
     def drain(self) -> Outcome:
