@@ -28,6 +28,7 @@ from opensearchpy import OpenSearch
 
 from dev.home import free_port
 from dev.opensearch import LocalOpenSearch
+from flusso_engine.collector import settle_for_streaming
 from flusso_engine.model import DocId, Document, IndexSpec, TableRef
 from flusso_engine.sinks.opensearch import OpenSearchSettings, OpenSearchSink
 from flusso_engine.sinks.opensearch.bulk import encode, plan_chunks
@@ -133,6 +134,7 @@ def measure(url: str, count: int, *, rounds: int, batch_size: int = 1000, flush_
     docs = documents(count)
     settings = OpenSearchSettings(url=url, batch_size=batch_size, number_of_replicas=0)
     bodies = raw_bodies(docs, settings)
+    settle_for_streaming()  # as build_engine does for the sink's process; this input gets frozen too
     raw_rate(url, client, bodies, count, 2, settings)  # JVM warm-up (JIT, pools), not reported
     sink_rate(url, client, docs, batch_size, 2, flush_docs)
     raw: dict[int, float] = {}

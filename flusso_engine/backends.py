@@ -14,6 +14,7 @@ from flusso_engine.capture.polling import PollingCapture
 from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.capture.slot import SlotSource
 from flusso_engine.capture.wal import WalCapture
+from flusso_engine.collector import settle_for_streaming
 from flusso_engine.documents.postgres import PostgresDocumentBuilder
 from flusso_engine.engine import DEFAULT_QUEUE_CAPACITY, Engine
 from flusso_engine.errors import ConfigError
@@ -127,7 +128,8 @@ def build_engine(
 
     The capture always covers every enabled index's tables, so the publication a partial run
     creates or extends is the one the live run needs. `wrap_sink` lets a caller decorate the
-    sink, e.g. Dagster answering `is_seeded` from asset metadata.
+    sink, e.g. Dagster answering `is_seeded` from asset metadata. The process's garbage
+    collector is set for streaming (see collector.py) once the edges are built.
     """
     chosen = selected_indexes(config, only)
     sink = build_sink(config, options)
@@ -135,6 +137,7 @@ def build_engine(
         sink = wrap_sink(sink)
     capture = build_capture(config, options, selected_indexes(config))
     builder = build_builder(config, chosen)
+    settle_for_streaming()
     return Engine(
         capture, builder, sink,
         queue_capacity=options.queue_capacity, batch=options.batch, failures=failure_policies(config),
