@@ -2,8 +2,9 @@
 
 The raw limit is measured in the same run: the very NDJSON the sink would send, cut into the
 same bulk size, posted by minimal loops (plain urllib3, no parsing beyond the `errors` flag)
-with 1, 2 and 4 parallel clients; the best of them is the limit. The sink then writes the same
-documents through write() + flush(), in flushes of --flush-docs documents, at each concurrency.
+with 1, 2 and 4 parallel clients; the best of them (each the median of its rounds) is the limit.
+The sink then writes the same documents through write() + flush(), in flushes of --flush-docs
+documents, at each concurrency.
 Every run loads a fresh index with the settings of a generation being seeded. The raw bodies are
 encoded once and reused by every raw run, so 500k documents cost one encoding, not one per run.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 import uuid
@@ -115,21 +117,41 @@ def sink_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: in
 
 @dataclass(frozen=True)
 class SinkRates:
-    """Docs/s by client count (raw) and by sink concurrency, each the best of the rounds."""
+    """Docs/s of every round, by client count (raw) and by sink concurrency.
+
+    A configuration's figure is the median of its rounds, not the best. On this shared machine
+    a round's rate swings by a quarter either way, and the best of more draws is higher by
+    chance alone: the raw side has three client counts to the sink's one, so comparing bests
+    would charge the sink with the noise. A median of each side's own rounds does not.
+    """
 
     documents: int
-    raw: dict[int, float]
-    sink: dict[int, float]
+    raw_rounds: dict[int, list[float]]
+    sink_rounds: dict[int, list[float]]
+
+    @property
+    def raw(self) -> dict[int, float]:
+        return {n: statistics.median(rates) for n, rates in self.raw_rounds.items()}
+
+    @property
+    def sink(self) -> dict[int, float]:
+        return {n: statistics.median(rates) for n, rates in self.sink_rounds.items()}
 
     @property
     def limit(self) -> float:
         return max(self.raw.values())
 
+    def rounds(self) -> str:
+        """Every round's rate, for the record: `raw 1: 30,514 / 28,310; ...; sink 3: ...`."""
+        sides = [("raw", self.raw_rounds), ("sink", self.sink_rounds)]
+        return "; ".join(f"{side} {n}: " + " / ".join(f"{rate:,.0f}" for rate in rates)
+                         for side, by_n in sides for n, rates in by_n.items())
+
 
 def measure(url: str, count: int, *, rounds: int, batch_size: int = 1000, flush_docs: int = 20_000,
             concurrencies: Sequence[int] = CLIENTS) -> SinkRates:
-    """Raw and sink rates for `count` flat documents, interleaved round by round (the machine is
-    shared and noisy, so the best of the rounds counts), after a warm-up of the node's JVM."""
+    """Raw and sink rates for `count` flat documents, interleaved round by round so that the
+    machine's slow and fast minutes reach both sides, after a warm-up of the node's JVM."""
     client = OpenSearch(hosts=[url], timeout=120)
     docs = documents(count)
     settings = OpenSearchSettings(url=url, batch_size=batch_size, number_of_replicas=0)
@@ -137,13 +159,13 @@ def measure(url: str, count: int, *, rounds: int, batch_size: int = 1000, flush_
     settle_for_streaming()  # as build_engine does for the sink's process; this input gets frozen too
     raw_rate(url, client, bodies, count, 2, settings)  # JVM warm-up (JIT, pools), not reported
     sink_rate(url, client, docs, batch_size, 2, flush_docs)
-    raw: dict[int, float] = {}
-    sink: dict[int, float] = {}
+    raw: dict[int, list[float]] = {n: [] for n in CLIENTS}
+    sink: dict[int, list[float]] = {n: [] for n in concurrencies}
     for _ in range(rounds):
         for n in CLIENTS:
-            raw[n] = max(raw.get(n, 0.0), raw_rate(url, client, bodies, count, n, settings))
+            raw[n].append(raw_rate(url, client, bodies, count, n, settings))
         for n in concurrencies:
-            sink[n] = max(sink.get(n, 0.0), sink_rate(url, client, docs, batch_size, n, flush_docs))
+            sink[n].append(sink_rate(url, client, docs, batch_size, n, flush_docs))
     return SinkRates(count, raw, sink)
 
 
@@ -155,7 +177,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--flush-docs", type=int, default=20_000, help="documents per sink flush")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4], help="sink concurrencies to try")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per configuration; the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per configuration; the median counts")
     args = parser.parse_args()
     count = 500_000 if args.large else args.docs
 
@@ -168,13 +190,14 @@ def main() -> None:
         url = node.url
     try:
         print(f"{count} flat documents; bulk size {args.batch_size}; sink flushes of {args.flush_docs}; "
-              f"best of {args.rounds} round(s)")
+              f"median of {args.rounds} round(s)")
         rates = measure(url, count, rounds=args.rounds, batch_size=args.batch_size, flush_docs=args.flush_docs,
                         concurrencies=args.concurrency)
         for n, rate in rates.raw.items():
             print(f"raw bulk, {n} client(s): {rate:>9,.0f} docs/s")
         for n, rate in rates.sink.items():
             print(f"sink, concurrency {n}:  {rate:>9,.0f} docs/s = {rate / rates.limit:.0%} of the raw limit")
+        print(f"rounds: {rates.rounds()}")
     finally:
         if node is not None:
             node.stop()
