@@ -31,7 +31,8 @@ class OpenSearchSettings:
     refresh_interval: str = "10s"
     #: Bulk requests in flight at once; more than one keeps the node's write threads busy while
     #: the client serializes and parses. 3 on a 2-core node: 500k flat documents in flushes of
-    #: 20k ran at 83 % (2), 87 % (3) and 86 % (4) of the raw limit (bench/opensearch_sink.py).
+    #: 20k ran at 83 % (2), 87 % (3) and 86 % (4) of the raw limit (bench/opensearch_sink.py,
+    #: 2026-11-30), and at 92 % (3, the median of three rounds) once encoding got cheaper.
     concurrency: int = 3
     #: How stale a sink's view of its generations may get: another process's reindex reaches
     #: this sink's writes within this time (one meta read per interval, taken before a write).
