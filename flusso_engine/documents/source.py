@@ -85,5 +85,10 @@ class SourceConnection:
             # In binary format a json value is exactly its text: psycopg's C bytea loader hands
             # it over as bytes, so a document reaches the sink with no parse and no decode.
             conn.adapters.register_loader("json", ByteaBinaryLoader)
+            # A document statement over a backfill batch is costed high enough for Postgres to
+            # JIT-compile it, and it compiles anew on every execution: half a second for 8192
+            # nested orders, a third of the statement's time, to speed up subplans that each
+            # read a few rows by index. Off, the same statement ran 35 % faster.
+            conn.execute("SET jit = off")
             self._conn = conn
         return self._conn

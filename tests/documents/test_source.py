@@ -1,5 +1,5 @@
 """The builder's source connection: a lost connection is a transient error and the builder
-reconnects on its own; a composed statement is rendered once per connection."""
+reconnects on its own; a composed statement is rendered once per connection; nothing is JIT-compiled."""
 
 from __future__ import annotations
 
@@ -52,5 +52,13 @@ def test_a_statement_is_rendered_once_per_connection(pg_database_url: str) -> No
         source.close()
         assert source.rows(statement, [4]) == [(5,)]
         assert _CountedRenders.renders == 2
+    finally:
+        source.close()
+
+
+def test_statements_run_without_jit_compilation(pg_database_url: str) -> None:
+    source = SourceConnection(pg_database_url)
+    try:
+        assert source.rows("SHOW jit") == [("off",)]
     finally:
         source.close()
