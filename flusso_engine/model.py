@@ -71,6 +71,9 @@ class Change:
     commit_time: float | None = None
     old_key: RowKey | None = None
     old_values: dict[str, str | None] | None = None
+    #: The 32-bit id of the transaction that made a live change (None for a snapshot row): the
+    #: builder waits until it is visible before reading rows for it (documents/visibility.py).
+    xid: int | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)

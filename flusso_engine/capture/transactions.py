@@ -26,12 +26,13 @@ class Transaction:
     end_lsn: Lsn
     commit_time: float
     pending: list[_Pending]
+    xid: int | None = None
 
     def changes(self, register: Callable[[Lsn], Ack]) -> list[Change]:
         """The transaction's Changes, each with a fresh ack at the commit's end LSN."""
-        lsn, at = self.end_lsn, self.commit_time
+        lsn, at, xid = self.end_lsn, self.commit_time, self.xid
         return [
-            Change(op, table, key, register(lsn), at, old_key, old_values)
+            Change(op, table, key, register(lsn), at, old_key, old_values, xid)
             for op, table, key, old_key, old_values in self.pending
         ]
 
@@ -43,6 +44,7 @@ class TransactionAssembler:
         self._relations = relations
         self._open: list[_Pending] = []
         self._in_transaction = False
+        self._xid: int | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -66,6 +68,7 @@ class TransactionAssembler:
         elif kind is pgoutput.Begin:
             self._open = []
             self._in_transaction = True
+            self._xid = message.xid  # type: ignore[attr-defined]
         elif kind is pgoutput.Relation:
             self._relations.learn(message)  # type: ignore[arg-type]
         elif kind is pgoutput.Truncate:
@@ -73,7 +76,7 @@ class TransactionAssembler:
         return None
 
     def _commit(self, commit: pgoutput.Commit) -> Transaction:
-        done = Transaction(commit.end_lsn, pgoutput.pg_time_to_epoch(commit.commit_time), self._open)
+        done = Transaction(commit.end_lsn, pgoutput.pg_time_to_epoch(commit.commit_time), self._open, self._xid)
         self._open = []
         self._in_transaction = False
         return done

@@ -12,6 +12,7 @@ from flusso_engine.documents.catalog import Catalog
 from flusso_engine.documents.plan import compile_plan, table_refs
 from flusso_engine.documents.resolve import Resolver
 from flusso_engine.documents.source import SourceConnection
+from flusso_engine.documents.visibility import await_visible
 from flusso_engine.model import Change, DocId, Document, IndexSpec, Lsn, RowKey
 from flusso_engine.schema.index_yaml import IndexSchema
 
@@ -46,6 +47,7 @@ class PostgresDocumentBuilder:
         return self._specs
 
     def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
+        await_visible(self._source, {change.xid for change in changes if change.xid is not None})
         return self._resolver.resolve(changes)
 
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
