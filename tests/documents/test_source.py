@@ -62,3 +62,11 @@ def test_statements_run_without_jit_compilation(pg_database_url: str) -> None:
         assert source.rows("SHOW jit") == [("off",)]
     finally:
         source.close()
+
+
+def test_index_probes_are_priced_for_cached_pages(pg_database_url: str) -> None:
+    source = SourceConnection(pg_database_url)
+    try:
+        assert source.rows("SHOW random_page_cost") == [("1.1",)]
+    finally:
+        source.close()
