@@ -1,5 +1,6 @@
-"""How often caught-up flushes are refreshed: at once when the last refresh is a period old,
-else once when the period ends, covering every index that came due meanwhile."""
+"""How often caught-up flushes are refreshed, and on which thread: an isolated one at once, on
+the flushing thread; a steady stream from a thread of its own, a period after the last refresh
+ended, covering every index that came due meanwhile."""
 
 from __future__ import annotations
 
@@ -84,3 +85,32 @@ def test_closing_refreshes_what_is_still_due_at_once() -> None:
     visibility.caught_up(["b"])
     visibility.close()
     assert refreshes.calls == [["a"], ["b"]]
+
+
+def test_under_a_steady_stream_of_flushes_only_the_first_is_refreshed_on_the_flushing_thread() -> None:
+    threads: list[str] = []
+    visibility = Visibility(lambda indexes: threads.append(threading.current_thread().name), PERIOD)
+    for _ in range(12):
+        visibility.caught_up(["a"])
+        time.sleep(PERIOD / 4)
+    visibility.close()
+    assert threads[0] == threading.current_thread().name
+    assert len(threads) >= 3 and set(threads[1:-1]) == {"flusso-refresh"}
+
+
+def test_the_next_refresh_starts_a_period_after_the_previous_one_ended() -> None:
+    spans: list[tuple[float, float]] = []
+
+    def slow_refresh(indexes: list[str]) -> None:
+        started = time.monotonic()
+        time.sleep(PERIOD)
+        spans.append((started, time.monotonic()))
+
+    visibility = Visibility(slow_refresh, PERIOD)
+    visibility.caught_up(["a"])
+    visibility.caught_up(["b"])
+    deadline = time.monotonic() + 5
+    while len(spans) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(spans) == 2
+    assert spans[1][0] - spans[0][1] >= PERIOD - 0.01

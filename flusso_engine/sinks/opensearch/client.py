@@ -37,8 +37,8 @@ class OpenSearchSettings:
     #: How stale a sink's view of its generations may get: another process's reindex reaches
     #: this sink's writes within this time (one meta read per interval, taken before a write).
     state_refresh_seconds: float = 5.0
-    #: A caught-up flush is searchable within this time: at once when the sink has not refreshed
-    #: for this long, else when it has (see visibility.py); 0 refreshes on every caught-up flush.
+    #: A caught-up flush is searchable within this time plus a refresh: at once when it is the
+    #: first for this long, else from the refresh thread (see visibility.py); 0: every time.
     visibility_seconds: float = 1.0
 
     def __post_init__(self) -> None:
