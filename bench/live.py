@@ -104,8 +104,10 @@ def bulk_round_trip(opensearch_url: str, requests: int = 50) -> float:
 
 
 def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float,
-            profile: Path) -> Latency:
-    """Engine in this process (its worker on the main thread, profiled); the demo load in another."""
+            profile: Path | None = None) -> Latency:
+    """Engine in this process (its worker on the main thread, under pyinstrument if `profile`
+    names where its report goes); the demo load in another. A measured run is not profiled: the
+    profiler's hook on every Python call slows the engine it watches."""
     from pyinstrument import Profiler
 
     slot = f"bench_{uuid.uuid4().hex[:8]}"
@@ -131,12 +133,14 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
 
     driver = threading.Thread(target=drive, daemon=True)
     driver.start()
-    profiler = Profiler()
-    profiler.start()
+    profiler = Profiler() if profile is not None else None
+    if profiler is not None:
+        profiler.start()
     engine.run()
-    profiler.stop()
     driver.join()
-    profile.write_text(profiler.output_text(unicode=True))
+    if profiler is not None and profile is not None:
+        profiler.stop()
+        profile.write_text(profiler.output_text(unicode=True))
     stack.drop_slots()
     late = capture.unconfirmed(time.time())
     lat = capture.latencies + late
