@@ -26,8 +26,8 @@ def test_a_delete_of_a_missing_document_is_a_success() -> None:
     assert classify(DELETE, _item(404)) == "ok"
 
 
-def test_a_version_conflict_from_the_stale_write_guard_is_a_success() -> None:
-    assert classify(UPSERT, _item(409, "version_conflict_engine_exception")) == "ok"
+def test_a_version_conflict_from_the_stale_write_guard_is_a_success_that_was_superseded() -> None:
+    assert classify(UPSERT, _item(409, "version_conflict_engine_exception")) == "superseded"
 
 
 def test_a_mapping_error_is_a_rejection() -> None:

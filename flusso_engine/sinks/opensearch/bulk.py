@@ -24,7 +24,7 @@ from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import TransportError
 
 from flusso_engine.errors import FlushError
-from flusso_engine.model import Document, Rejection
+from flusso_engine.model import DocId, Document, Rejection
 from flusso_engine.sinks.opensearch.client import server_wait
 from flusso_engine.sinks.opensearch.retry import TRANSIENT_STATUSES, Backoff, describe, retry_after_secs
 
@@ -146,14 +146,17 @@ Orphan = tuple[Document, str]
 
 @dataclass(slots=True)
 class Outcome:
-    """What requests left undone: documents refused for good, and documents to send elsewhere."""
+    """What requests left undone: documents refused for good, documents to send elsewhere, and
+    documents that lost to a newer version already indexed (done, but the body there is not theirs)."""
 
     refused: list[Refusal] = field(default_factory=list)
     orphaned: list[Orphan] = field(default_factory=list)
+    superseded: list[DocId] = field(default_factory=list)
 
     def extend(self, other: Outcome) -> None:
         self.refused.extend(other.refused)
         self.orphaned.extend(other.orphaned)
+        self.superseded.extend(other.superseded)
 
 
 class BulkWriter:
@@ -188,6 +191,8 @@ class BulkWriter:
                     outcome.orphaned.append((document, result["error"].get("index", "")))
                 elif verdict == "rejected":
                     outcome.refused.append((document, Rejection(document.id, result["status"], _reason(result))))
+                elif verdict == "superseded":
+                    outcome.superseded.append(document.id)
             if not busy:
                 return outcome
             pending = busy
@@ -222,8 +227,9 @@ class BulkWriter:
             attempt += 1
 
 
-def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy", "gone", "rejected"]:
-    """"ok", "busy", "gone" or "rejected" for one item; raises FlushError for an index-wide failure."""
+def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "superseded", "busy", "gone", "rejected"]:
+    """The verdict on one item; raises FlushError for an index-wide failure. "ok" and
+    "superseded" both need nothing more."""
     status = result["status"]
     if status < 300:
         return "ok"
@@ -237,7 +243,7 @@ def classify(document: Document, result: dict[str, Any]) -> Literal["ok", "busy"
     if document.body is None and status == 404:
         return "ok"  # already gone: the delete's goal holds
     if status == 409 and error_type == "version_conflict_engine_exception":
-        return "ok"  # a newer version stands: this write was stale, and losing is its purpose
+        return "superseded"  # a newer version stands: this write was stale, and losing is its purpose
     return "rejected"
 
 

@@ -20,6 +20,7 @@ from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
 from flusso_engine.sinks.opensearch.names import Generation, Names
 from flusso_engine.sinks.opensearch.retry import Backoff
 from flusso_engine.sinks.opensearch.stream import BulkStream
+from flusso_engine.sinks.opensearch.unchanged import Unchanged
 from flusso_engine.sinks.opensearch.visibility import Visibility
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class OpenSearchSink:
         self._specs: dict[str, IndexSpec] = {}
         self._states: dict[str, IndexState] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
+        self._unchanged = Unchanged()
+        #: Indexes written to their serving generation alone: only these drop unchanged bodies.
+        self._settled: set[str] = set()
         self._pending = _Pending()
         #: Per index, the generation this sink's backfill fills (None: it was seeded).
         self._filling: dict[str, Generation | None] = {}
@@ -128,9 +132,14 @@ class OpenSearchSink:
 
     def flush(self, caught_up: bool) -> FlushReport:
         pending, self._pending = self._pending, _Pending()
-        outcome = self._stream.drain()
-        refusals = pending.refused + outcome.refused + self._redirect(outcome.orphaned)
+        try:
+            outcome = self._stream.drain()
+            refusals = pending.refused + outcome.refused + self._redirect(outcome.orphaned)
+        except BaseException:
+            self._unchanged.failed()
+            raise
         refused = {document.id: document for document, _ in refusals}
+        self._unchanged.flushed([*refused, *outcome.superseded])
         rejections = {rejection.id: rejection for _, rejection in reversed(refusals)}
         if caught_up:
             self._visibility.caught_up(physical for name in pending.indexes for physical in self._targets[name])
@@ -148,7 +157,14 @@ class OpenSearchSink:
 
     def _remember(self, name: str, state: IndexState) -> None:
         self._states[name] = state
-        self._targets[name] = tuple(self._names.write_alias(name, generation) for generation in state.targets)
+        targets = tuple(self._names.write_alias(name, generation) for generation in state.targets)
+        if self._targets.get(name) != targets:
+            self._unchanged.forget(name)
+        self._targets[name] = targets
+        if state.seeded:
+            self._settled.add(name)
+        else:
+            self._settled.discard(name)
 
     def _reread_states(self) -> None:
         """One read of every known index's state; the clock is taken first, so the read is never
@@ -189,7 +205,7 @@ class OpenSearchSink:
     def _actions(self, documents: Iterable[Document]) -> Iterator[Action]:
         """Each document's action for every generation it goes to, counted on the way; one whose
         id OpenSearch would refuse is refused here, so it cannot fail a whole request."""
-        pending, targets = self._pending, self._targets
+        pending, targets, settled, unchanged = self._pending, self._targets, self._settled, self._unchanged
         for document in documents:
             aliases = targets.get(document.id.index)
             if aliases is None:
@@ -199,6 +215,8 @@ class OpenSearchSink:
             if rejection is not None:
                 pending.refused.append((document, rejection))
                 continue
+            if document.id.index in settled and unchanged.is_unchanged(document):
+                continue  # durable with this body already: counted as written, not sent
             for alias in aliases:
                 yield encode(document, alias)
 
