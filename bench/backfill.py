@@ -27,6 +27,7 @@ import psycopg
 from opensearchpy import OpenSearch
 from psycopg import sql
 
+from bench.node import NodeWork, node_work
 from bench.opensearch_sink import post_bulk, timed
 from bench.stack import Stack, write_config
 from bench.usage import Cpu, by_thread
@@ -54,6 +55,7 @@ class Seeding:
     cpu: Cpu
     #: The engine process's CPU seconds by thread (worker, capture, delivery, bulk senders).
     thread_seconds: dict[str, float]
+    node: NodeWork
 
     @property
     def rate(self) -> float:
@@ -69,6 +71,7 @@ class RawRun:
 
     rate: float
     cpu: Cpu
+    node: NodeWork
 
 
 def seed(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, profile: Path | None = None) -> Seeding:
@@ -77,15 +80,16 @@ def seed(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Pat
     slot = f"bench_{uuid.uuid4().hex[:8]}"
     config = write_config(workdir / f"{prefix}flusso.toml", database_url, stack.opensearch_url, prefix, schemas)
     argv = [sys.executable, "-m", "bench.seed", str(config), slot, *(["--profile", str(profile)] if profile else [])]
-    before = stack.cpu(0.0)
+    before, node_before = stack.cpu(0.0), node_work(stack.opensearch_url)
     done = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"seeding failed: {done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     cpu = stack.cpu(result.pop("cpu_seconds")) - before
+    node = node_work(stack.opensearch_url) - node_before
     OpenSearch(hosts=[stack.opensearch_url], timeout=120).indices.delete(index=f"{prefix}*", expand_wildcards="all")
     stack.drop_slots()
-    return Seeding(**result, cpu=cpu)
+    return Seeding(**result, cpu=cpu, node=node)
 
 
 @dataclass
@@ -155,10 +159,11 @@ def raw_rates(stack: Stack, bulk: BulkBodies, settings: OpenSearchSettings, clie
         for n in clients:
             client.indices.delete(index=RAW_INDEX, ignore_unavailable=True)
             client.indices.create(index=RAW_INDEX, body=index_body(bulk.mapping, settings))
-            before = stack.cpu(time.process_time())
+            before, node_before = stack.cpu(time.process_time()), node_work(stack.opensearch_url)
             seconds = post_bulk(stack.opensearch_url, bodies, n)
             seconds += timed(lambda: client.indices.refresh(index=RAW_INDEX))
-            runs[n] = RawRun(bulk.documents / seconds, stack.cpu(time.process_time()) - before)
+            runs[n] = RawRun(bulk.documents / seconds, stack.cpu(time.process_time()) - before,
+                             node_work(stack.opensearch_url) - node_before)
             client.indices.delete(index=RAW_INDEX)
         del bodies
     return runs

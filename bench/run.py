@@ -107,7 +107,8 @@ class Run:
             "raw 1/2/4 clients: " + " / ".join(f"{r.rate:,.0f}" for r in raw.values())
             + f"; CPU per doc, best engine run: {seeded.cpu.per_document(seeded.documents)} "
             f"(engine µs by thread: {seeded.threads_per_document()}); "
-            f"raw ({clients} clients): {best.cpu.per_document(bulk.documents)}",
+            f"raw ({clients} clients): {best.cpu.per_document(bulk.documents)}; node time per doc, best engine run: "
+            f"{seeded.node.per_document(seeded.documents)}; raw: {best.node.per_document(bulk.documents)}",
         ))
         if bench == "B1":
             self.big_rss = max(first.peak_rss_mb, second.peak_rss_mb)
@@ -237,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         "and the engine runs once before and once after the raw runs, the better counting, as the best raw run does.",
         "B1/B2 CPU per doc: µs of CPU each party spent per document over the engine's run and over the best raw run "
         "(driver = the engine's process, or the raw loop). Where the raw run already keeps every core busy, the "
-        "engine's rate cannot exceed the raw limit × raw CPU / engine CPU, however well it overlaps its work.",
+        "engine's rate cannot exceed the raw limit × raw CPU / engine CPU, however well it overlaps its work. "
+        "Node time per doc: the node's own counters of time spent indexing, refreshing, merging, flushing and in "
+        "GC over the same runs (bench/node.py; operation time summed over threads, not CPU).",
         "B3: the engine runs in the harness process; a shorter run under pyinstrument comes first (profile: "
         "bench/out/b3_live.txt; it also warms the node), then the measured run, unprofiled; latency is "
         "commit time to the confirm right after the flush that made the change durable, for every change. The load "
