@@ -17,6 +17,7 @@ import argparse
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -48,7 +49,7 @@ def engine_for(config: Path, slot: str, ahead: int, observer: NullObserver) -> E
     return Engine(
         build_capture(loaded, options, indexes), build_builder(loaded, indexes), build_sink(loaded, options),
         batch=BatchPolicy(ahead=ahead),
-        backfill_batch=BatchPolicy(BACKFILL_BATCH.max_changes, BACKFILL_BATCH.max_delay, ahead=ahead),
+        backfill_batch=replace(BACKFILL_BATCH, ahead=ahead),
         observer=observer,
     )
 

@@ -138,7 +138,7 @@ def _add_engine_flags(command: argparse.ArgumentParser) -> None:
                          help="wal: streaming replication; polling: SQL polling of the slot (for poolers that refuse replication)")
     command.add_argument("--queue-capacity", type=_count(1), default=_env("QUEUE_CAPACITY", "1024"), help="changes buffered between capture and worker")
     command.add_argument("--batch-size", type=_count(1), default=_env("BATCH_SIZE", "256"), help="max changes per flush (default 256)")
-    command.add_argument("--batch-delay", type=_milliseconds, default=_env("BATCH_DELAY", "50"), help="max ms a batch waits to fill (default 50)")
+    command.add_argument("--batch-delay", type=_milliseconds, default=_env("BATCH_DELAY", "50"), help="max ms a batch waits to fill while an earlier one is still being flushed (default 50)")
     command.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=_env("LOG_LEVEL", "info"))
     command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text"))
 

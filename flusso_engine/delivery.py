@@ -69,6 +69,7 @@ class Delivery(threading.Thread):
         ahead: int,
         backfill: bool,
         on_flushed: Callable[[Sequence[Change]], None] | None = None,
+        on_idle: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name="flusso-delivery", daemon=True)
         self._sink = sink
@@ -78,6 +79,10 @@ class Delivery(threading.Thread):
         self._on_failure = on_failure
         self._backfill = backfill
         self._on_flushed = on_flushed
+        self._on_idle = on_idle
+        # Batches sealed and not yet confirmed; only this thread's confirms make it reach zero.
+        self._unconfirmed = 0
+        self._unconfirmed_lock = threading.Lock()
         self._handoff: queue.Queue[object] = queue.Queue(maxsize=HANDOFF_CHUNKS)
         # One slot for the batch being flushed plus `ahead` for batches built meanwhile.
         self._slots = threading.Semaphore(ahead + 1)
@@ -92,8 +97,15 @@ class Delivery(threading.Thread):
             self._raise_if_failed()
         self._raise_if_failed()
 
+    def idle(self) -> bool:
+        """Whether every batch sealed so far is confirmed: a batch closed now is flushed at once."""
+        return self._unconfirmed == 0 and self.error is None
+
     def send(self, item: Item) -> None:
         """Hand over the next item, waiting while the hand-off is full."""
+        if isinstance(item, Seal):
+            with self._unconfirmed_lock:
+                self._unconfirmed += 1
         while True:
             self._raise_if_failed()
             try:
@@ -145,6 +157,11 @@ class Delivery(threading.Thread):
             self._settle(report.rejected)
         self._capture.confirm([change.ack for change in seal.changes])
         self._slots.release()
+        with self._unconfirmed_lock:
+            self._unconfirmed -= 1
+            idle = self._unconfirmed == 0
+        if idle:
+            self._on_idle()
         commit_times = [change.commit_time for change in seal.changes if change.commit_time is not None]
         self._observer.batch_flushed(
             BatchStats(

@@ -100,7 +100,7 @@ class Pipeline:
         policy = batch or self._batch
         delivery = Delivery(
             self._sink, self._capture, self._observer, self._settle_rejections, queue.close,
-            ahead=policy.ahead, backfill=scope is not None, on_flushed=on_flushed,
+            ahead=policy.ahead, backfill=scope is not None, on_flushed=on_flushed, on_idle=queue.nudge,
         )
         feeder = _Feeder(changes, queue)
         feeder.start()
@@ -126,11 +126,12 @@ class Pipeline:
         self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str] | None, policy: BatchPolicy
     ) -> None:
         take = queue.take
+        enough = delivery.idle if policy.close_when_idle else None
         while not self._stopping:
             delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
             if self._stopping:
                 return
-            batch = take(policy.max_changes, policy.max_delay)
+            batch = take(policy.max_changes, policy.max_delay, enough)
             if not batch:
                 return
             # Read `exhausted` before `empty`: once the feeder is done, emptiness is final.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from flusso_engine.errors import QueueClosed
 from flusso_engine.model import Change
@@ -46,7 +47,7 @@ class ChannelQueue:
                 self._wanted = 0
                 self._readable.notify()
 
-    def take(self, max_count: int, max_delay: float) -> list[Change]:
+    def take(self, max_count: int, max_delay: float, enough: Callable[[], bool] | None = None) -> list[Change]:
         with self._lock:
             items = self._items
             while not items:
@@ -62,7 +63,7 @@ class ChannelQueue:
                 if missing == 0 or self._closed:
                     break
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or (enough is not None and enough()):
                     break
                 # Never want more than fit: a full queue must wake us, or its blocked producer
                 # and this taker would both sleep until the deadline.
@@ -70,6 +71,11 @@ class ChannelQueue:
                 self._readable.wait(remaining)
                 self._wanted = 0
             return batch
+
+    def nudge(self) -> None:
+        """Wake a taker gathering a batch, so that it asks `enough` again."""
+        with self._lock:
+            self._readable.notify()
 
     def close(self) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from flusso_engine.model import Change
@@ -14,9 +15,14 @@ class Queue(Protocol):
         """Enqueue; blocks while the queue is full (back-pressure). Raises QueueClosed."""
         ...
 
-    def take(self, max_count: int, max_delay: float) -> list[Change]:
-        """A batch: blocks for the first change, then gathers until `max_count` changes or
-        `max_delay` seconds after the first. Returns [] once closed and drained."""
+    def take(self, max_count: int, max_delay: float, enough: Callable[[], bool] | None = None) -> list[Change]:
+        """A batch: blocks for the first change, then gathers until `max_count` changes,
+        `max_delay` seconds after the first, or `enough()` says so (asked once the waiting
+        changes are taken, and again after each wake-up). Returns [] once closed and drained."""
+        ...
+
+    def nudge(self) -> None:
+        """Wake a `take` that is gathering, so that it asks its `enough` again."""
         ...
 
     def close(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 from flusso_engine.engine import Engine
+from flusso_engine.model import Change
 from flusso_engine.policy import BatchPolicy
 
 from tests.engine.fakes import (
@@ -30,7 +32,7 @@ def test_back_pressure_blocks_the_capture_while_the_queue_is_full() -> None:
         InMemoryBuilder(journal),
         sink,
         queue_capacity=4,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
         skip_backfill=True,
     )
 
@@ -81,7 +83,7 @@ def test_caught_up_is_reported_exactly_when_the_queue_drained() -> None:
         capture,
         builder,
         sink,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
         observer=observer,
         skip_backfill=True,
     ).run()
@@ -89,3 +91,52 @@ def test_caught_up_is_reported_exactly_when_the_queue_drained() -> None:
     assert sink.flushes == [False, False, True]
     names = [name for name, _ in observer.events if name in ("batch_flushed", "caught_up")]
     assert names == ["batch_flushed", "batch_flushed", "batch_flushed", "caught_up"]
+
+
+def test_a_change_arriving_while_nothing_is_being_flushed_is_not_held_for_the_batch_delay() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, changes(1), hold_open=True)
+    engine = Engine(
+        capture, InMemoryBuilder(journal), RecordingSink(journal),
+        batch=BatchPolicy(max_changes=100, max_delay=10.0), skip_backfill=True,
+    )
+
+    run = Background(engine.run)
+    confirmed_at_once = eventually(lambda: capture.confirmed_seqs == [0], timeout=2)
+    engine.stop()
+    run.join()
+
+    assert confirmed_at_once
+
+
+class PausingCapture(ScriptedCapture):
+    """Yields its first change, then the rest once `resume` is set; then stays open."""
+
+    def __init__(self, journal: Journal, resume: threading.Event, *keys: int) -> None:
+        super().__init__(journal, changes(*keys), hold_open=True)
+        self.resume = resume
+
+    def live(self) -> Iterator[Change]:
+        stream = super().live()
+        yield next(stream)
+        self.resume.wait(5)
+        yield from stream
+
+
+def test_a_batch_gathers_while_the_previous_one_flushes_and_closes_when_that_flush_ends() -> None:
+    journal = Journal()
+    gate = threading.Event()
+    sink = RecordingSink(journal, flush_gate=gate)
+    capture = PausingCapture(journal, sink.in_flush, 1, 2, 3)
+    engine = Engine(capture, InMemoryBuilder(journal), sink, batch=BatchPolicy(max_changes=100, max_delay=10.0), skip_backfill=True)
+
+    run = Background(engine.run)
+    assert eventually(lambda: capture.exhausted.is_set())
+    gathering = not eventually(lambda: "build users 2,3" in journal, timeout=0.3)
+    gate.set()
+    closed_at_once = eventually(lambda: capture.confirmed_seqs == [0, 1, 2], timeout=2)
+    engine.stop()
+    run.join()
+
+    assert gathering and closed_at_once
+    assert journal.entries("build") == ["build users 1", "build users 2,3"]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from flusso_engine.policy import BatchPolicy
+from flusso_engine.policy import BACKFILL_BATCH, BatchPolicy
 
 
 def test_defaults_to_256_changes_or_50_milliseconds() -> None:
     assert BatchPolicy() == BatchPolicy(max_changes=256, max_delay=0.05)
+
+
+def test_a_live_batch_closes_when_nothing_is_being_flushed_and_a_backfill_batch_on_count() -> None:
+    assert BatchPolicy().close_when_idle
+    assert not BACKFILL_BATCH.close_when_idle
 
 
 def test_refuses_a_batch_of_fewer_than_one_change() -> None:
