@@ -42,7 +42,13 @@ class Op(enum.Enum):
     SNAPSHOT = "snapshot"
 
 
-@dataclass(frozen=True, slots=True)
+# Ack and Change are made once per row change on the capture thread, the hottest path there is:
+# not frozen, because a frozen dataclass sets each field through object.__setattr__, which made
+# constructing them five times slower (1.7 against 0.35 µs for Change's eight fields). Treat them
+# as immutable all the same; nothing hashes them.
+
+
+@dataclass(slots=True)
 class Ack:
     """The token a capture hands out with a change and takes back once it is durable downstream.
 
@@ -54,7 +60,7 @@ class Ack:
     lsn: Lsn
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
     """A thin change: it names a row, never carries its contents.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from itertools import repeat
 from collections.abc import Sequence
 
 from flusso_engine.model import Ack, Lsn
@@ -30,13 +31,14 @@ class AckTracker:
         self._safe: Lsn = 0
         self._seen: Lsn = 0
 
-    def register(self, lsn: Lsn) -> Ack:
-        """A new ack for a change committed at `lsn` (a transaction's changes in a row)."""
+    def register(self, lsn: Lsn, count: int) -> list[Ack]:
+        """New acks for `count` changes committed at `lsn`: one transaction's, taken at once so
+        that a transaction of a thousand rows costs one lock round, not a thousand."""
         with self._lock:
-            seq = self._next
-            self._next += 1
-            self._in_flight.append(lsn)
-            return Ack(seq, lsn)
+            first = self._next
+            self._next += count
+            self._in_flight.extend(repeat(lsn, count))
+        return [Ack(seq, lsn) for seq in range(first, first + count)]
 
     def confirm(self, acks: Sequence[Ack]) -> None:
         with self._lock:

@@ -28,12 +28,13 @@ class Transaction:
     pending: list[_Pending]
     xid: int | None = None
 
-    def changes(self, register: Callable[[Lsn], Ack]) -> list[Change]:
+    def changes(self, register: Callable[[Lsn, int], list[Ack]]) -> list[Change]:
         """The transaction's Changes, each with a fresh ack at the commit's end LSN."""
-        lsn, at, xid = self.end_lsn, self.commit_time, self.xid
+        at, xid = self.commit_time, self.xid
+        acks = register(self.end_lsn, len(self.pending))
         return [
-            Change(op, table, key, register(lsn), at, old_key, old_values, xid)
-            for op, table, key, old_key, old_values in self.pending
+            Change(op, table, key, ack, at, old_key, old_values, xid)
+            for (op, table, key, old_key, old_values), ack in zip(self.pending, acks)
         ]
 
 
