@@ -28,6 +28,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flusso_engine.collector import settle_for_streaming  # noqa: E402
 from flusso_engine.documents.postgres import PostgresDocumentBuilder  # noqa: E402
 from flusso_engine.model import Ack, Change, IndexSpec, Op, TableRef  # noqa: E402
 from flusso_engine.schema import IndexSchema  # noqa: E402
@@ -107,6 +108,7 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps a real table in
             keys = [tuple(row) for row in conn.execute("SELECT id::text AS key FROM users ORDER BY id").fetchall()]
         schema = IndexSchema.model_validate(yaml.safe_load(yaml.safe_dump(SCHEMA)))
+        settle_for_streaming()  # as build_engine does for every engine process
         builder = PostgresDocumentBuilder(url, {"users": (schema, IndexSpec("users", TableRef("public", "users"), {}))})
         try:
             scattered = random.Random(7).sample(keys, len(keys))

@@ -21,6 +21,7 @@ from bench.stack import Stack, write_config
 from dev.home import PROJECT_ROOT
 from flusso_engine.backends import RunOptions, build_builder, build_capture, build_sink, failure_policies, selected_indexes
 from flusso_engine.capture.protocol import ChangeCapture
+from flusso_engine.collector import settle_for_streaming
 from flusso_engine.engine import Engine
 from flusso_engine.model import Ack, Change, RowKey, TableRef
 from flusso_engine.observer import NullObserver
@@ -131,6 +132,7 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
         finally:
             engine.stop()
 
+    settle_for_streaming()  # as build_engine does for `flusso run`'s process
     driver = threading.Thread(target=drive, daemon=True)
     driver.start()
     profiler = Profiler() if profile is not None else None
