@@ -10,7 +10,6 @@ rebuild is missed.
 from __future__ import annotations
 
 from flusso_engine.backends import RunOptions, build_engine
-from flusso_engine.model import IndexSpec
 from flusso_engine.progress import LogProgress
 from flusso_engine.runner import EngineThread
 from flusso_engine.schema import Config
