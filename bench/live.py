@@ -146,7 +146,8 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
     stack.drop_slots()
     late = capture.unconfirmed(time.time())
     lat = capture.latencies + late
-    floor = options.batch.max_delay + bulk_round_trip(stack.opensearch_url)
+    policy = options.batch  # a lone change waits the idle delay, when the policy has one
+    floor = (policy.max_delay if policy.idle_delay is None else policy.idle_delay) + bulk_round_trip(stack.opensearch_url)
     return Latency(percentile(lat, 0.5), percentile(lat, 0.95), percentile(lat, 0.99), len(lat), floor, len(late))
 
 

@@ -126,12 +126,11 @@ class Pipeline:
         self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str] | None, policy: BatchPolicy
     ) -> None:
         take = queue.take
-        enough = delivery.idle if policy.close_when_idle else None
         while not self._stopping:
             delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
             if self._stopping:
                 return
-            batch = take(policy.max_changes, policy.max_delay, enough)
+            batch = take(policy.max_changes, policy.max_delay, policy.idle_delay, delivery.idle)
             if not batch:
                 return
             # Read `exhausted` before `empty`: once the feeder is done, emptiness is final.

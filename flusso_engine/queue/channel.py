@@ -47,7 +47,9 @@ class ChannelQueue:
                 self._wanted = 0
                 self._readable.notify()
 
-    def take(self, max_count: int, max_delay: float, enough: Callable[[], bool] | None = None) -> list[Change]:
+    def take(
+        self, max_count: int, max_delay: float, min_delay: float | None = None, enough: Callable[[], bool] | None = None
+    ) -> list[Change]:
         with self._lock:
             items = self._items
             while not items:
@@ -56,19 +58,28 @@ class ChannelQueue:
                 self._wanted = 1
                 self._readable.wait()
             batch: list[Change] = []
-            deadline = time.monotonic() + max_delay
+            first = time.monotonic()
+            deadline = first + max_delay
+            # From this moment on `enough` is asked; without a min_delay it never is.
+            asking = first + min_delay if enough is not None and min_delay is not None else None
             while True:
                 self._drain_into(batch, max_count - len(batch))
                 missing = max_count - len(batch)
                 if missing == 0 or self._closed:
                     break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (enough is not None and enough()):
+                now = time.monotonic()
+                if now >= deadline:
                     break
+                wait = deadline - now
+                if asking is not None and enough is not None:
+                    if now < asking:
+                        wait = asking - now  # wake up then to ask
+                    elif enough():
+                        break
                 # Never want more than fit: a full queue must wake us, or its blocked producer
                 # and this taker would both sleep until the deadline.
                 self._wanted = min(missing, self._capacity)
-                self._readable.wait(remaining)
+                self._readable.wait(wait)
                 self._wanted = 0
             return batch
 

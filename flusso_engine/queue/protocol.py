@@ -15,10 +15,13 @@ class Queue(Protocol):
         """Enqueue; blocks while the queue is full (back-pressure). Raises QueueClosed."""
         ...
 
-    def take(self, max_count: int, max_delay: float, enough: Callable[[], bool] | None = None) -> list[Change]:
+    def take(
+        self, max_count: int, max_delay: float, min_delay: float | None = None, enough: Callable[[], bool] | None = None
+    ) -> list[Change]:
         """A batch: blocks for the first change, then gathers until `max_count` changes,
-        `max_delay` seconds after the first, or `enough()` says so (asked once the waiting
-        changes are taken, and again after each wake-up). Returns [] once closed and drained."""
+        `max_delay` seconds after the first, or, from `min_delay` seconds after the first, until
+        `enough()` says so (asked then, and again after each wake-up). Returns [] once closed and
+        drained."""
         ...
 
     def nudge(self) -> None:

@@ -1,5 +1,6 @@
 """The builder's source connection: a lost connection is a transient error and the builder
-reconnects on its own; a composed statement is rendered once per connection; nothing is JIT-compiled."""
+reconnects on its own; a composed statement is rendered once per connection; nothing is JIT-compiled,
+and index probes are priced for cached pages."""
 
 from __future__ import annotations
 
@@ -56,17 +57,14 @@ def test_a_statement_is_rendered_once_per_connection(pg_database_url: str) -> No
         source.close()
 
 
-def test_statements_run_without_jit_compilation(pg_database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("jit", "off"), ("random_page_cost", "1.1")],
+    ids=["without_jit_compilation", "with_index_probes_priced_for_cached_pages"],
+)
+def test_document_statements_run(setting: str, value: str, pg_database_url: str) -> None:
     source = SourceConnection(pg_database_url)
     try:
-        assert source.rows("SHOW jit") == [("off",)]
-    finally:
-        source.close()
-
-
-def test_index_probes_are_priced_for_cached_pages(pg_database_url: str) -> None:
-    source = SourceConnection(pg_database_url)
-    try:
-        assert source.rows("SHOW random_page_cost") == [("1.1",)]
+        assert source.rows(sql.SQL("SHOW {}").format(sql.Identifier(setting))) == [(value,)]
     finally:
         source.close()

@@ -163,21 +163,21 @@ def test_moves_many_changes_between_threads_in_order() -> None:
     assert received == list(range(total))
 
 
-def test_take_stops_gathering_once_enough_says_so() -> None:
+def test_take_stops_gathering_once_enough_says_so_after_the_min_delay() -> None:
     queue = filled(10, 1)
 
     started = time.monotonic()
-    batch = queue.take(5, 10.0, enough=lambda: True)
+    batch = queue.take(5, 10.0, 0.05, enough=lambda: True)
 
     assert seqs(batch) == [0]
-    assert time.monotonic() - started < 1.0
+    assert 0.04 <= time.monotonic() - started < 1.0
 
 
 def test_a_nudge_makes_a_gathering_take_ask_enough_again() -> None:
     queue = filled(10, 1)
     ready = threading.Event()
     batches: list[list] = []
-    taker = Background(lambda: batches.append(queue.take(5, 10.0, enough=ready.is_set)))
+    taker = Background(lambda: batches.append(queue.take(5, 10.0, 0.0, enough=ready.is_set)))
     time.sleep(0.05)
     assert batches == []
 

@@ -20,7 +20,7 @@ from tests.engine.fakes import (
     changes,
 )
 
-LONG_DELAY = BatchPolicy(max_changes=256, max_delay=10.0, close_when_idle=False)
+LONG_DELAY = BatchPolicy(max_changes=256, max_delay=10.0, idle_delay=None)
 
 
 def test_drives_changes_to_the_sink_and_confirms_each() -> None:
@@ -58,7 +58,7 @@ def test_confirms_no_ack_before_its_flush() -> None:
         capture,
         InMemoryBuilder(journal),
         sink,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None),
         skip_backfill=True,
     ).run()
 

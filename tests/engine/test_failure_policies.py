@@ -17,7 +17,7 @@ from tests.engine.fakes import (
     changes,
 )
 
-ONE_BATCH = BatchPolicy(max_changes=256, max_delay=10.0, close_when_idle=False)
+ONE_BATCH = BatchPolicy(max_changes=256, max_delay=10.0, idle_delay=None)
 
 
 def run(

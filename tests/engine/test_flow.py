@@ -32,7 +32,7 @@ def test_back_pressure_blocks_the_capture_while_the_queue_is_full() -> None:
         InMemoryBuilder(journal),
         sink,
         queue_capacity=4,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None),
         skip_backfill=True,
     )
 
@@ -83,7 +83,7 @@ def test_caught_up_is_reported_exactly_when_the_queue_drained() -> None:
         capture,
         builder,
         sink,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None),
         observer=observer,
         skip_backfill=True,
     ).run()

@@ -18,7 +18,7 @@ from tests.engine.fakes import (
 )
 from tests.engine.waiting import eventually
 
-PAIRS = BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False)
+PAIRS = BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None)
 
 
 def held_run(
@@ -58,7 +58,7 @@ def test_builds_no_further_ahead_than_the_policy_allows() -> None:
 
 def test_waits_for_each_flush_before_building_the_next_batch_when_ahead_is_zero() -> None:
     journal = Journal()
-    run, _, _, gate = held_run(journal, BatchPolicy(max_changes=2, max_delay=10.0, ahead=0, close_when_idle=False))
+    run, _, _, gate = held_run(journal, BatchPolicy(max_changes=2, max_delay=10.0, ahead=0, idle_delay=None))
 
     assert not eventually(lambda: "build users 3,4" in journal, timeout=0.3)
     gate.set()

@@ -20,7 +20,7 @@ from tests.engine.fakes import (
 )
 
 ORDERS = TableRef("public", "orders")
-THREES = BatchPolicy(max_changes=3, max_delay=10.0, close_when_idle=False)
+THREES = BatchPolicy(max_changes=3, max_delay=10.0, idle_delay=None)
 ROWS = {USERS: snapshot_rows(*range(1, 11)), ORDERS: snapshot_rows(*range(1, 6), table=ORDERS)}
 
 

@@ -113,7 +113,7 @@ def test_a_backfill_takes_batches_of_its_own_size() -> None:
 
     Engine(
         capture, InMemoryBuilder(journal), sink,
-        batch=BatchPolicy(max_changes=1), backfill_batch=BatchPolicy(max_changes=5, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=1), backfill_batch=BatchPolicy(max_changes=5, max_delay=10.0, idle_delay=None),
     ).run()
 
     assert sink.flushes == [False, True, True]  # two backfill batches of five, then one live change

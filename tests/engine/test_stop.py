@@ -32,7 +32,7 @@ def test_graceful_stop_confirms_only_flushed_changes() -> None:
         capture,
         builder,
         sink,
-        batch=BatchPolicy(max_changes=2, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None),
         observer=observer,
         skip_backfill=True,
     )
@@ -74,8 +74,8 @@ def test_stop_during_backfill_leaves_the_index_unseeded_and_skips_live() -> None
         capture,
         InMemoryBuilder(journal),
         sink,
-        batch=BatchPolicy(max_changes=1, max_delay=10.0, close_when_idle=False),
-        backfill_batch=BatchPolicy(max_changes=1, max_delay=10.0, close_when_idle=False),
+        batch=BatchPolicy(max_changes=1, max_delay=10.0, idle_delay=None),
+        backfill_batch=BatchPolicy(max_changes=1, max_delay=10.0, idle_delay=None),
         observer=observer,
     )
 
