@@ -11,7 +11,7 @@ thread held every later batch's flush and ack for that long. So:
   refreshed before it returns: a lone change is searchable as soon as it is acknowledged;
 - under a steady stream, refreshes run on a thread of their own, each starting one period after
   the previous one *ended*: every caught-up flush is searchable within a period plus a refresh,
-  the node spends at most half its refresh budget when refreshes are slow, and no flush waits.
+  slow refreshes never run back to back, and no flush waits for one.
 """
 
 from __future__ import annotations
