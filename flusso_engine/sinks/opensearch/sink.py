@@ -68,9 +68,8 @@ class OpenSearchSink:
         self._specs: dict[str, IndexSpec] = {}
         self._states: dict[str, IndexState] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
+        #: Drops unchanged bodies, for seeded indexes only (written to their serving generation alone).
         self._unchanged = Unchanged()
-        #: Indexes written to their serving generation alone: only these drop unchanged bodies.
-        self._settled: set[str] = set()
         self._pending = _Pending()
         #: Per index, the generation this sink's backfill fills (None: it was seeded).
         self._filling: dict[str, Generation | None] = {}
@@ -161,10 +160,6 @@ class OpenSearchSink:
         if self._targets.get(name) != targets:
             self._unchanged.forget(name)
         self._targets[name] = targets
-        if state.seeded:
-            self._settled.add(name)
-        else:
-            self._settled.discard(name)
 
     def _reread_states(self) -> None:
         """One read of every known index's state; the clock is taken first, so the read is never
@@ -205,7 +200,7 @@ class OpenSearchSink:
     def _actions(self, documents: Iterable[Document]) -> Iterator[Action]:
         """Each document's action for every generation it goes to, counted on the way; one whose
         id OpenSearch would refuse is refused here, so it cannot fail a whole request."""
-        pending, targets, settled, unchanged = self._pending, self._targets, self._settled, self._unchanged
+        pending, targets, states, unchanged = self._pending, self._targets, self._states, self._unchanged
         for document in documents:
             aliases = targets.get(document.id.index)
             if aliases is None:
@@ -215,7 +210,7 @@ class OpenSearchSink:
             if rejection is not None:
                 pending.refused.append((document, rejection))
                 continue
-            if document.id.index in settled and unchanged.is_unchanged(document):
+            if states[document.id.index].seeded and unchanged.is_unchanged(document):
                 continue  # durable with this body already: counted as written, not sent
             for alias in aliases:
                 yield encode(document, alias)
