@@ -16,6 +16,8 @@ from flusso_engine.capture.relations import RelationCache, RelationInfo
 from flusso_engine.errors import CaptureError
 from flusso_engine.model import Ack, Change, Lsn, Op, RowKey, TableRef
 
+_INSERT = ord("I")
+
 _Pending = tuple[Op, TableRef, RowKey, RowKey | None, dict[str, str | None] | None]
 
 
@@ -88,10 +90,13 @@ class TransactionAssembler:
         relation = self._relations.get(oid)
         if relation is None:
             return
-        message = pgoutput.decode(payload, new_columns=relation.key_end)
-        if isinstance(message, pgoutput.Insert):
-            self._open.append((Op.INSERT, relation.table, _new_key(relation, message.new, None), None, None))
-        elif isinstance(message, pgoutput.Update):
+        head = pgoutput.new_row_head(payload, relation.key_end)
+        if head is not None:  # an Insert, or an Update that kept its key: no old tuple to read
+            op = Op.INSERT if payload[0] == _INSERT else Op.UPDATE
+            self._open.append((op, relation.table, _new_key(relation, head, None), None, None))
+            return
+        message = pgoutput.decode(payload, new_columns=relation.key_end)  # a malformed Insert raises
+        if isinstance(message, pgoutput.Update):
             self._update(relation, message)
         elif isinstance(message, pgoutput.Delete):
             self._delete(relation, message)

@@ -115,6 +115,34 @@ def test_columns_after_new_columns_are_not_read() -> None:
     assert pgoutput.decode(cut_short, new_columns=1) == pgoutput.Insert(7, ("1",))
 
 
+def test_new_row_head_reads_the_leading_columns_of_a_row_with_a_new_tuple_alone() -> None:
+    insert = b"I" + struct.pack("!I", 7) + b"N" + _tuple(b"1", b"name", b"more")
+    update = b"U" + struct.pack("!I", 7) + b"N" + _tuple(b"2", None, b"more")
+
+    assert pgoutput.new_row_head(insert, 1) == ("1",)
+    assert pgoutput.new_row_head(update, 2) == ("2", None)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"U" + struct.pack("!I", 7) + b"O" + _tuple(b"1", b"old") + b"N" + _tuple(b"1", b"new"),  # old tuple first
+        b"D" + struct.pack("!I", 7) + b"K" + _tuple(b"1"),
+        b"B" + struct.pack("!QqI", 1, 2, 3),
+        b"I\0",
+    ],
+)
+def test_new_row_head_leaves_every_other_message_to_decode(message: bytes) -> None:
+    assert pgoutput.new_row_head(message, 1) is None
+
+
+def test_a_malformed_new_row_head_is_a_clear_error() -> None:
+    cut_short = b"I" + struct.pack("!I", 7) + b"N" + _tuple(b"12345")[:-2]
+
+    with pytest.raises(PgOutputError, match="pgoutput Insert message of .* bytes is truncated or malformed"):
+        pgoutput.new_row_head(cut_short, 1)
+
+
 def test_row_relation_reads_the_relation_of_row_messages_only() -> None:
     delete = b"D" + struct.pack("!I", 42) + b"K" + _tuple(b"1")
 
