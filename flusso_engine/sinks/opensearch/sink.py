@@ -181,7 +181,8 @@ class OpenSearchSink:
         while orphans:
             gone.update(target for _, target in orphans)
             self._reread_states()
-            documents = dict.fromkeys(document for document, _ in orphans)
+            # A document orphaned from several generations is sent once (by identity: Documents are not hashable).
+            documents = list({id(document): document for document, _ in orphans}.values())
             indexes = {document.id.index for document in documents}
             missing = gone.intersection(target for index in indexes for target in self._targets[index])
             if missing:
