@@ -118,9 +118,11 @@ def test_columns_after_new_columns_are_not_read() -> None:
 def test_new_row_head_reads_the_leading_columns_of_a_row_with_a_new_tuple_alone() -> None:
     insert = b"I" + struct.pack("!I", 7) + b"N" + _tuple(b"1", b"name", b"more")
     update = b"U" + struct.pack("!I", 7) + b"N" + _tuple(b"2", None, b"more")
+    null_first = b"U" + struct.pack("!I", 7) + b"N" + _tuple(None, b"x")
 
     assert pgoutput.new_row_head(insert, 1) == ("1",)
     assert pgoutput.new_row_head(update, 2) == ("2", None)
+    assert pgoutput.new_row_head(null_first, 1) == (None,)
 
 
 @pytest.mark.parametrize(
