@@ -47,9 +47,11 @@ class PostgresServer:
 
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            # A logical slot pins its database; a test's leftover slot must not block the drop.
+            # A logical slot pins its database; a test's leftover slot must not block the drop. The
+            # terminate waits (up to 10 s) for its walsender to end: a slot still marked active
+            # refuses the drop (ObjectInUse), which failed a test's setup now and then.
             for (slot,) in conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (name,)).fetchall():
-                conn.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = %s AND active_pid IS NOT NULL", (slot,))
+                conn.execute("SELECT pg_terminate_backend(active_pid, 10000) FROM pg_replication_slots WHERE slot_name = %s AND active_pid IS NOT NULL", (slot,))
                 conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
