@@ -43,7 +43,10 @@ class Emptied:
 
 @dataclass(frozen=True, slots=True)
 class Seal:
-    """The end of one batch: flush what was written, then confirm these changes."""
+    """The end of one batch: flush what was written, then confirm these changes.
+
+    A seal without changes flushes and confirms nothing: a chunk of a large live rebuild, made
+    durable before the next chunk is built (pipeline.REBUILD_CHUNK). It reports no batch."""
 
     changes: Sequence[Change]
     documents: dict[str, int]
@@ -162,6 +165,8 @@ class Delivery(threading.Thread):
             idle = self._unconfirmed == 0
         if idle:
             self._on_idle()
+        if not seal.changes:
+            return
         commit_times = [change.commit_time for change in seal.changes if change.commit_time is not None]
         self._observer.batch_flushed(
             BatchStats(
