@@ -123,6 +123,20 @@ class ScriptedCapture:
         return sorted(ack.seq for ack in self.confirmed)
 
 
+class PausingCapture(ScriptedCapture):
+    """Yields its first change, then the rest once `resume` is set; then stays open."""
+
+    def __init__(self, journal: Journal, resume: threading.Event, script: Sequence[Change]) -> None:
+        super().__init__(journal, script, hold_open=True)
+        self.resume = resume
+
+    def live(self) -> Iterator[Change]:
+        stream = super().live()
+        yield next(stream)
+        self.resume.wait(5)
+        yield from stream
+
+
 class InMemoryBuilder:
     """Resolves a change on an index's root table to that row's key; builds from `rows`.
 

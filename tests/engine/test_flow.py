@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 from flusso_engine.engine import Engine
-from flusso_engine.model import Change
 from flusso_engine.policy import BatchPolicy
 
 from tests.engine.fakes import (
     Background,
     InMemoryBuilder,
     Journal,
+    PausingCapture,
     RecordingObserver,
     RecordingSink,
     ScriptedCapture,
@@ -109,25 +108,11 @@ def test_a_change_arriving_while_nothing_is_being_flushed_is_not_held_for_the_ba
     assert confirmed_at_once
 
 
-class PausingCapture(ScriptedCapture):
-    """Yields its first change, then the rest once `resume` is set; then stays open."""
-
-    def __init__(self, journal: Journal, resume: threading.Event, *keys: int) -> None:
-        super().__init__(journal, changes(*keys), hold_open=True)
-        self.resume = resume
-
-    def live(self) -> Iterator[Change]:
-        stream = super().live()
-        yield next(stream)
-        self.resume.wait(5)
-        yield from stream
-
-
 def test_a_batch_gathers_while_the_previous_one_flushes_and_closes_when_that_flush_ends() -> None:
     journal = Journal()
     gate = threading.Event()
     sink = RecordingSink(journal, flush_gate=gate)
-    capture = PausingCapture(journal, sink.in_flush, 1, 2, 3)
+    capture = PausingCapture(journal, sink.in_flush, changes(1, 2, 3))
     engine = Engine(capture, InMemoryBuilder(journal), sink, batch=BatchPolicy(max_changes=100, max_delay=10.0), skip_backfill=True)
 
     run = Background(engine.run)

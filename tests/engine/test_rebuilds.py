@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 
 from flusso_engine.engine import Engine
 from flusso_engine.model import Change, Document, Lsn, RowKey
 from flusso_engine.pipeline import REBUILD_CHUNK
 from flusso_engine.policy import BatchPolicy
 
-from tests.engine.fakes import Background, InMemoryBuilder, Journal, RecordingSink, ScriptedCapture, change
+from tests.engine.fakes import Background, InMemoryBuilder, Journal, PausingCapture, RecordingSink, ScriptedCapture, change
 from tests.engine.waiting import eventually
 
 #: A change that rebuilds this many documents, as a category renamed under its products does.
@@ -40,25 +40,11 @@ class FanOutBuilder(InMemoryBuilder):
         return super().build(index, keys, version)
 
 
-class BehindCapture(ScriptedCapture):
-    """Yields the fan-out change, then, once its rebuild is being built, one more change."""
-
-    def __init__(self, journal: Journal, building: threading.Event) -> None:
-        super().__init__(journal, [change("fan", 0), change(1, 1)], hold_open=True)
-        self.building = building
-
-    def live(self) -> Iterator[Change]:
-        stream = super().live()
-        yield next(stream)
-        self.building.wait(5)
-        yield from stream
-
-
 def test_a_change_behind_a_large_rebuild_is_confirmed_before_the_rebuild_ends() -> None:
     journal = Journal()
     builder = FanOutBuilder(journal)
     builder.release.clear()
-    capture = BehindCapture(journal, builder.building)
+    capture = PausingCapture(journal, builder.building, [change("fan", 0), change(1, 1)])
     engine = Engine(capture, builder, RecordingSink(journal), batch=LIVE, skip_backfill=True)
 
     run = Background(engine.run)
