@@ -104,6 +104,19 @@ def bulk_round_trip(opensearch_url: str, requests: int = 50) -> float:
     return post_bulk(opensearch_url, [body] * requests, 1) / requests
 
 
+def timed_engine(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path) -> tuple[Engine, TimedCapture, CaughtUp]:
+    """An engine as `flusso run` builds it, on a slot of its own, whose capture times every change."""
+    slot = f"bench_{uuid.uuid4().hex[:8]}"
+    config = load_config(write_config(workdir / f"{slot}.toml", database_url, stack.opensearch_url, f"{slot}_", schemas))
+    options = RunOptions(slot=slot, publication=slot)
+    indexes = selected_indexes(config)
+    capture = TimedCapture(build_capture(config, options, indexes))
+    observer = CaughtUp()
+    engine = Engine(capture, build_builder(config, indexes), build_sink(config, options), batch=options.batch,
+                    failures=failure_policies(config), observer=observer)
+    return engine, capture, observer
+
+
 def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float,
             profile: Path | None = None) -> Latency:
     """Engine in this process (its worker on the main thread, under pyinstrument if `profile`
@@ -111,14 +124,7 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
     profiler's hook on every Python call slows the engine it watches."""
     from pyinstrument import Profiler
 
-    slot = f"bench_{uuid.uuid4().hex[:8]}"
-    config = load_config(write_config(workdir / "b3.toml", database_url, stack.opensearch_url, f"b3{slot}_", schemas))
-    options = RunOptions(slot=slot, publication=slot)
-    indexes = selected_indexes(config)
-    capture = TimedCapture(build_capture(config, options, indexes))
-    observer = CaughtUp()
-    engine = Engine(capture, build_builder(config, indexes), build_sink(config, options), batch=options.batch,
-                    failures=failure_policies(config), observer=observer)
+    engine, capture, observer = timed_engine(stack, database_url, schemas, workdir)
     load_argv = [sys.executable, "-m", "dev.demo.load", "--dsn", database_url, "--rate", str(rate), "--duration", str(seconds), "--seed", "3"]
 
     def drive() -> None:
@@ -146,7 +152,7 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
     stack.drop_slots()
     late = capture.unconfirmed(time.time())
     lat = capture.latencies + late
-    policy = options.batch  # a lone change waits the idle delay, when the policy has one
+    policy = RunOptions().batch  # a lone change waits the idle delay, when the policy has one
     floor = (policy.max_delay if policy.idle_delay is None else policy.idle_delay) + bulk_round_trip(stack.opensearch_url)
     return Latency(percentile(lat, 0.5), percentile(lat, 0.95), percentile(lat, 0.99), len(lat), floor, len(late))
 
