@@ -5,8 +5,8 @@ while single products change price at a fixed rate; the products index follows. 
 rebuilds thousands of documents. The baseline is the same price load without the renames, in
 the same run: the ratio is what the rebuilds cost the changes behind them. Before a large live
 rebuild was built and flushed a chunk at a time (pipeline.REBUILD_CHUNK), every price change
-behind a rename waited for its whole flush: p99 1.3-3.2 s against 0.16 s after, measured with
-this load on the same stack (2026-12-01).
+behind a rename waited for its whole flush: p99 1.0-2.6 s against 0.12-0.17 s after, measured with
+this load on one warmed stack, the two versions alternating (2026-12-01).
 """
 
 from __future__ import annotations
