@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.live import percentile, timed_engine
+from bench.live import await_confirmed, await_following, percentile, timed_engine
 from bench.stack import DEMO, Stack
 from flusso_engine.collector import settle_for_streaming
 
@@ -64,8 +64,7 @@ def _latency(stack: Stack, database_url: str, workdir: Path, rate: float, second
 
     def load() -> None:
         try:
-            observer.event.wait(600)  # seeded and caught up
-            capture.latencies.clear()
+            await_following(observer, capture, database_url)
             draw = random.Random(7)
             with psycopg.connect(database_url, autocommit=True) as conn:
                 start = time.monotonic()
@@ -79,9 +78,7 @@ def _latency(stack: Stack, database_url: str, workdir: Path, rate: float, second
                     ahead = start + made / rate - time.monotonic()
                     if ahead > 0:
                         time.sleep(ahead)
-            deadline = time.monotonic() + 30
-            while capture.pending and time.monotonic() < deadline:
-                time.sleep(0.2)
+            await_confirmed(capture)
         finally:
             engine.stop()
 

@@ -255,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         "GC over the same runs (bench/node.py; operation time summed over threads, not CPU).",
         "B3: the engine runs in the harness process; a shorter run under pyinstrument comes first (profile: "
         "bench/out/b3_live.txt; it also warms the node), then the measured run, unprofiled; latency is "
-        "commit time to the confirm right after the flush that made the change durable, for every change. The load "
+        "commit time to the confirm right after the flush that made the change durable, for every change. Each load "
+        "starts once the engine follows the live stream and has confirmed a 1 s warm-up load (bench/live.py "
+        "await_following): the one-time hand-over from seeding to live is a start-up cost, not following. The load "
         "is the demo's shop mix (dev/demo/load.py SHOP_MIX: orders and items most, category/tag renames rare). "
         "Behind large rebuilds (bench/fanout.py): the same latency for single product price changes while a tag on "
         "every 12th product is renamed every 2 s, against the same load without renames; the products index alone.",
