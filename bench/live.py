@@ -100,7 +100,7 @@ def await_following(observer: LiveStarted, capture: TimedCapture, database_url: 
     """
     if not observer.event.wait(600):
         raise RuntimeError("the engine never started following the live stream")
-    subprocess.run(load_argv(database_url, WARM_UP_RATE, WARM_UP_SECONDS, seed=11), cwd=PROJECT_ROOT, check=True, capture_output=True)
+    run_load(database_url, WARM_UP_RATE, WARM_UP_SECONDS, seed=11)
     await_confirmed(capture)
     capture.latencies.clear()
 
@@ -114,10 +114,11 @@ def await_confirmed(capture: TimedCapture, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
-def load_argv(database_url: str, rate: float, seconds: float, seed: int) -> list[str]:
-    """The demo load (dev/demo/load.py) at `rate` changes/s for `seconds`."""
-    return [sys.executable, "-m", "dev.demo.load", "--dsn", database_url, "--rate", str(rate), "--duration", str(seconds),
+def run_load(database_url: str, rate: float, seconds: float, seed: int) -> None:
+    """The demo load (dev/demo/load.py) at `rate` changes/s for `seconds`, in a process of its own."""
+    argv = [sys.executable, "-m", "dev.demo.load", "--dsn", database_url, "--rate", str(rate), "--duration", str(seconds),
             "--seed", str(seed)]
+    subprocess.run(argv, cwd=PROJECT_ROOT, check=True, capture_output=True)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
     def drive() -> None:
         try:
             await_following(observer, capture, database_url)
-            subprocess.run(load_argv(database_url, rate, seconds, seed=3), cwd=PROJECT_ROOT, check=True, capture_output=True)
+            run_load(database_url, rate, seconds, seed=3)
             await_confirmed(capture)
         finally:
             engine.stop()
