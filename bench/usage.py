@@ -90,9 +90,11 @@ class ThreadCpu:
     between two readings takes its last stretch of CPU with it, and on a loaded machine the sampler
     may not run for long after that; the kernel keeps an ended thread's time in the process's
     total, though, so each reading gives the part of the process's CPU that no living thread
-    accounts for to the threads that ended since the reading before. What is left of it at the end
-    is SHORT_LIVED: threads born and ended between two readings. Threads are named without a
-    pool's `_N` suffix, so the two bulk senders count as one.
+    accounts for to the threads that ended since the reading before. The process's total may trail
+    a thread's end by a reading (seen on a loaded machine: the task gone from the list, its last
+    stretch not yet in the total), so what turns up in the reading after goes to the same threads.
+    What is left of it at the end is SHORT_LIVED: threads born and ended between two readings.
+    Threads are named without a pool's `_N` suffix, so the two bulk senders count as one.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -101,6 +103,7 @@ class ThreadCpu:
         self._threads: dict[int, tuple[str, float]] = {}
         self._process = 0.0
         self._unaccounted = 0.0
+        self._just_ended: list[str] = []
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample_until_done, name="bench-thread-cpu", daemon=True)
 
@@ -112,7 +115,6 @@ class ThreadCpu:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self._done.set()
         self._sampler.join()
-        self._read()
         if self._unaccounted > 0:
             self._spent[SHORT_LIVED] += self._unaccounted
 
@@ -123,8 +125,11 @@ class ThreadCpu:
         return spent
 
     def _sample_until_done(self) -> None:
+        # The last reading is the sampler's own too: read after it had ended, the sampler would be
+        # one of the threads that ended since the reading before and take a share of their time.
         while not self._done.wait(self._interval):
             self._read()
+        self._read()
 
     def _read(self) -> None:
         process, threads = _process_and_threads(self._threads)
@@ -137,10 +142,12 @@ class ThreadCpu:
         # exceed the process's and the next reading's fall short by as much; only the sum is real.
         self._unaccounted += process - self._process - living
         ended = [name for tid, (name, _) in self._threads.items() if tid not in threads]
-        if ended and self._unaccounted > 0:
-            for name in ended:
-                self._spent[name] += self._unaccounted / len(ended)
+        credited = ended or self._just_ended
+        if credited and self._unaccounted > 0:
+            for name in credited:
+                self._spent[name] += self._unaccounted / len(credited)
             self._unaccounted = 0.0
+        self._just_ended = ended
         self._process, self._threads = process, threads
 
 
