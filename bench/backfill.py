@@ -3,7 +3,8 @@
 The engine seeds an index in a process of its own (bench/seed.py). The baseline is the very
 bulk bodies the sink would send for the same documents (built by the same builder, encoded by
 the same `encode`, cut at the sink's batch_size) posted by minimal loops with 1, 2 and 4
-clients (bench/opensearch_sink.post_bulk); the best of them is the node's limit.
+clients (bench/opensearch_sink.post_bulk); the best of them (each the median of its rounds) is the
+node's limit.
 
 Both runs also count the CPU seconds of each party (bench/usage.py): the engine's process (or the
 raw loop), Postgres and OpenSearch. On a machine whose cores the raw run already saturates, the
