@@ -60,8 +60,13 @@ Measured = TypeVar("Measured", "Seeding", "RawRun")
 
 @dataclass(frozen=True)
 class Seeding:
+    """One engine seeding: its rate and CPU over the backfill itself (see bench/seed.py)."""
+
     documents: int
+    #: The backfill's seconds, from its start to the new generation serving.
     seconds: float
+    #: The whole run's: also creating the indexes, aliases and meta index first.
+    run_seconds: float
     peak_rss_mb: float
     cpu: Cpu
     #: The engine process's CPU seconds by thread (worker, capture, delivery, bulk senders).
@@ -71,6 +76,10 @@ class Seeding:
     @property
     def rate(self) -> float:
         return self.documents / self.seconds
+
+    @property
+    def run_rate(self) -> float:
+        return self.documents / self.run_seconds
 
     def threads_per_document(self) -> str:
         return by_thread({name: seconds / self.documents * 1e6 for name, seconds in self.thread_seconds.items()})
@@ -90,17 +99,16 @@ def seed(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Pat
     prefix = f"b{uuid.uuid4().hex[:8]}_"
     slot = f"bench_{uuid.uuid4().hex[:8]}"
     config = write_config(workdir / f"{prefix}flusso.toml", database_url, stack.opensearch_url, prefix, schemas)
-    argv = [sys.executable, "-m", "bench.seed", str(config), slot, *(["--profile", str(profile)] if profile else [])]
-    before, node_before = stack.cpu(0.0), node_work(stack.opensearch_url)
+    argv = [sys.executable, "-m", "bench.seed", str(config), slot, str(stack.postgres.datadir), stack.opensearch_url,
+            *(["--profile", str(profile)] if profile else [])]
     done = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"seeding failed: {done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    cpu = stack.cpu(result.pop("cpu_seconds")) - before
-    node = node_work(stack.opensearch_url) - node_before
+    window = result.pop("backfill")
     OpenSearch(hosts=[stack.opensearch_url], timeout=120).indices.delete(index=f"{prefix}*", expand_wildcards="all")
     stack.drop_slots()
-    return Seeding(**result, cpu=cpu, node=node)
+    return Seeding(**result, seconds=window["seconds"], cpu=Cpu(**window["cpu"]), node=NodeWork(**window["node"]))
 
 
 @dataclass

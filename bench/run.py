@@ -108,6 +108,7 @@ class Run:
         self.figures.append(Figure(
             bench, what, seeded.rate, best.rate, "docs/s", f"≥ {target:.0%} of raw", seeded.rate >= target * best.rate,
             f"{seeded.documents:,} docs; engine rounds: " + " / ".join(f"{run.rate:,.0f}" for run in seeds)
+            + " (end to end, creating the index too: " + " / ".join(f"{run.run_rate:,.0f}" for run in seeds) + ")"
             + "; raw rounds by 1/2/4 clients: "
             + "; ".join(" / ".join(f"{rates[n].rate:,.0f}" for n in backfill.CLIENTS) for rates in raws)
             + f"; CPU per doc, median engine run: {seeded.cpu.per_document(seeded.documents)} "
@@ -247,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         "B1/B2 raw baseline: the same documents, built by the same builder and encoded by the sink's encode, cut at the "
         "sink's batch_size (1000), posted by 1, 2 and 4 minimal urllib3 loops. The engine runs with "
         f"`flusso run`'s defaults (backfill batches of {BACKFILL_BATCH.max_changes} changes), in a process of its "
-        "own (python -m bench.seed). Both meet a warm node: first the raw bodies are posted until "
+        "own (python -m bench.seed), timed over its backfill: from the snapshot, once the index exists, to the new "
+        "generation serving, its final refresh included, as a raw run is timed from its first post, once its index "
+        "exists, to its final refresh (bench/seed.py says why). Both meet a warm node: first the raw bodies are posted until "
         f"{backfill.WARM_UP_DOCUMENTS:,} documents are indexed, then the engine seeds the whole store until it has "
         "sent as many, neither reported (a fresh node's JIT otherwise charges whichever runs first with up to twice "
         f"the CPU per doc). Then {backfill.ROUNDS} rounds of one engine run and one raw run per client count; each "
         "side counts its median run (per client count for raw, the best of those medians is the limit).",
-        "B1/B2 CPU per doc: µs of CPU each party spent per document over the median engine run and the limit's raw run "
+        "B1/B2 CPU per doc: µs of CPU each party spent per document over the median engine run's backfill and the limit's raw run "
         "(driver = the engine's process, or the raw loop). Where the raw run already keeps every core busy, the "
         "engine's rate cannot exceed the raw limit × raw CPU / engine CPU, however well it overlaps its work. "
         "Node time per doc: the node's own counters of time spent indexing, refreshing, merging, flushing and in "
