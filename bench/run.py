@@ -112,7 +112,7 @@ class Run:
             + "; raw rounds by 1/2/4 clients: "
             + "; ".join(" / ".join(f"{rates[n].rate:,.0f}" for n in backfill.CLIENTS) for rates in raws)
             + f"; CPU per doc, median engine run: {seeded.cpu.per_document(seeded.documents)} "
-            f"(engine µs by thread: {seeded.threads_per_document()}); "
+            f"(engine µs by thread over the whole run: {seeded.threads_per_document()}); "
             f"raw ({clients} clients, median run): {best.cpu.per_document(bulk.documents)}; node time per doc, "
             f"median engine run: {seeded.node.per_document(seeded.documents)}; raw: {best.node.per_document(bulk.documents)}",
         ))
