@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from bench.readings import Readings
 
 _STATS = "/_nodes/stats/indices,jvm"
 
 
 @dataclass(frozen=True)
-class NodeWork:
+class NodeWork(Readings):
     indexing_ms: float
     refresh_ms: float
     merge_ms: float
@@ -23,9 +25,6 @@ class NodeWork:
     gc_ms: float
     refreshes: int
     merges: int
-
-    def __sub__(self, earlier: NodeWork) -> NodeWork:
-        return NodeWork(*(getattr(self, f.name) - getattr(earlier, f.name) for f in fields(self)))
 
     def per_document(self, documents: int) -> str:
         """µs of each operation per document, and how many refreshes and merges ran."""

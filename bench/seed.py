@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 
 from bench.node import NodeWork, node_work
+from bench.readings import Readings
 from bench.usage import Cpu, ThreadCpu, opensearch_seconds, postgres_seconds
 from flusso_engine.backends import RunOptions, build_engine
 from flusso_engine.observer import NullObserver
@@ -34,15 +35,12 @@ from flusso_engine.schema import load_config
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(Readings):
     """Wall clock, this process's CPU, the servers' CPU and the node's counters at one moment."""
 
     seconds: float
     cpu: Cpu
     node: NodeWork
-
-    def __sub__(self, earlier: Reading) -> Reading:
-        return Reading(self.seconds - earlier.seconds, self.cpu - earlier.cpu, self.node - earlier.node)
 
 
 class Backfill(NullObserver):

@@ -18,20 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from bench.readings import Readings
+
 _TICK = os.sysconf("SC_CLK_TCK")
 SHORT_LIVED = "threads no reading saw"
 
 
 @dataclass(frozen=True)
-class Cpu:
+class Cpu(Readings):
     """CPU seconds over one measured stretch: the process driving it, Postgres, OpenSearch."""
 
     driver: float
     postgres: float
     opensearch: float
-
-    def __sub__(self, earlier: Cpu) -> Cpu:
-        return Cpu(self.driver - earlier.driver, self.postgres - earlier.postgres, self.opensearch - earlier.opensearch)
 
     def per_document(self, documents: int) -> str:
         """µs of CPU per document, by party and in all."""
