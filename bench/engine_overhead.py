@@ -37,10 +37,11 @@ from flusso_engine.model import (  # noqa: E402
     TableRef,
 )
 from flusso_engine.policy import BatchPolicy  # noqa: E402
+from flusso_engine.sinks.protocol import Flushed  # noqa: E402
 
 USERS = TableRef("public", "users")
 BODY = b'{"id":1,"email":"ada@example.com","name":"Ada","active":true,"score":12.5}'
-CLEAN = FlushReport()
+CLEAN = Flushed(FlushReport())
 BATCH = BatchPolicy()
 
 
@@ -105,7 +106,7 @@ class NullSink:
     def write(self, documents: object) -> None:
         pass
 
-    def flush(self, caught_up: bool) -> FlushReport:
+    def flush(self, caught_up: bool) -> Flushed:
         return CLEAN
 
     def close(self) -> None:

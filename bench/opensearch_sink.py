@@ -4,7 +4,7 @@ The raw limit is measured in the same run: the very NDJSON the sink would send, 
 same bulk size, posted by minimal loops (plain urllib3, no parsing beyond the `errors` flag)
 with 1, 2 and 4 parallel clients; the best of them (each the median of its rounds) is the limit.
 The sink then writes the same documents through write() + flush(), in flushes of --flush-docs
-documents, at each concurrency.
+documents, each flush completed after the next one's documents are written, at each concurrency.
 Every run loads a fresh index with the settings of a generation being seeded. The raw bodies are
 encoded once and reused by every raw run, so 500k documents cost one encoding, not one per run.
 
@@ -35,6 +35,7 @@ from flusso_engine.model import DocId, Document, IndexSpec, TableRef
 from flusso_engine.sinks.opensearch import OpenSearchSettings, OpenSearchSink
 from flusso_engine.sinks.opensearch.bulk import encode, plan_chunks
 from flusso_engine.sinks.opensearch.lifecycle import index_body
+from flusso_engine.sinks.protocol import Flushing
 
 MAPPING = {
     "dynamic": "strict",
@@ -104,10 +105,17 @@ def sink_rate(url: str, client: OpenSearch, docs: list[Document], batch_size: in
     sink.ensure_index(IndexSpec("users", TableRef("public", "users"), MAPPING, "be0c0001"))
 
     def load() -> None:
+        """Each flush completes after the next one's documents are written, as the engine's
+        delivery does while the worker keeps it fed."""
+        under_way: list[Flushing] = []
         for start in range(0, len(docs), flush_docs):
             sink.write(docs[start:start + flush_docs])
-            report = sink.flush(caught_up=False)
-            assert report.is_clean, report.rejected[:3]
+            under_way.append(sink.flush(caught_up=False))
+            if len(under_way) > 1:
+                report = under_way.pop(0).result()
+                assert report.is_clean, report.rejected[:3]
+        report = under_way.pop().result()
+        assert report.is_clean, report.rejected[:3]
 
     seconds = timed(load)
     sink.close()

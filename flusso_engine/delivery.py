@@ -6,6 +6,12 @@ batch order (documents, then the batch's seal) through a small bounded hand-off,
 handles them one after another, so flushes and confirms keep the order of the batches: a batch
 is confirmed only after its own flush and after every earlier batch's confirm.
 
+A seal starts the batch's flush without waiting for it: the next batch's documents are written
+while the sink completes it, so the node indexes the tail of batch N and the head of batch N+1
+together instead of idling at every boundary. Flushes under way are completed, oldest first, as
+soon as they are done, and whenever nothing else waits to be written the thread looks at the
+oldest one again every SETTLE_POLL_SECONDS.
+
 After an error, the stage stops touching the sink and drops what is handed to it, and wakes the
 worker (`on_failure` closes its queue, which an idle live stream would otherwise never refill);
 the worker raises the error at its next hand-off or when it finishes. Nothing after the failed
@@ -17,14 +23,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.model import Change, Document, Rejection
 from flusso_engine.observer import BatchStats, Observer
-from flusso_engine.sinks.protocol import Sink
+from flusso_engine.sinks.protocol import Flushing, Sink
 
 #: Chunks of documents the worker may hand over before it waits: enough to keep the sink busy
 #: while the next chunk is built, few enough to bound memory (a chunk is up to BUILD_CHUNK docs).
@@ -32,6 +38,10 @@ HANDOFF_CHUNKS = 2
 
 #: How often a worker blocked on the hand-off looks whether the stage failed meanwhile.
 POLL_SECONDS = 0.1
+
+#: How often an idle delivery looks whether the oldest flush under way completed: a bound on the
+#: latency it adds to a live change, against a wake-up per poll while a flush is under way.
+SETTLE_POLL_SECONDS = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,15 @@ class Seal:
 
 Item = Emptied | Seal | list[Document]
 _END = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Flushing:
+    """A sealed batch whose flush is under way."""
+
+    seal: Seal
+    flush: Flushing
+    started: float
 
 
 class Delivery(threading.Thread):
@@ -90,6 +109,7 @@ class Delivery(threading.Thread):
         # One slot for the batch being flushed plus `ahead` for batches built meanwhile.
         self._slots = threading.Semaphore(ahead + 1)
         self._seeded: Counter[str] = Counter()
+        self._flushing: deque[_Flushing] = deque()  # oldest first
         self.error: BaseException | None = None
 
     # The worker's side.
@@ -130,32 +150,49 @@ class Delivery(threading.Thread):
     # The stage's own thread.
 
     def run(self) -> None:
-        while True:
-            item = self._handoff.get()
-            if item is _END:
-                return
-            if self.error is not None:
-                continue  # failed: drop the rest unconfirmed, so the worker never blocks
-            try:
+        item: object = None
+        try:
+            while (item := self._next()) is not _END:
                 self._deliver(item)
-            except BaseException as error:  # raised on the worker's thread
-                self.error = error
-                self._on_failure()
+            self._complete_all()
+        except BaseException as error:  # raised on the worker's thread
+            self.error = error
+            self._on_failure()
+            while item is not _END:  # failed: drop the rest unconfirmed, so the worker never blocks
+                item = self._handoff.get()
+
+    def _next(self) -> object:
+        """The next item handed over, completing the flushes under way meanwhile."""
+        while self._flushing:
+            if self._flushing[0].flush.done():
+                self._complete_oldest()
+                continue
+            try:
+                return self._handoff.get(timeout=SETTLE_POLL_SECONDS)
+            except queue.Empty:
+                continue
+        return self._handoff.get()
 
     def _deliver(self, item: object) -> None:
         if isinstance(item, list):
             self._sink.write(item)
         elif isinstance(item, Seal):
-            self._flush(item)
+            started = time.perf_counter()
+            self._flushing.append(_Flushing(item, self._sink.flush(item.caught_up), started))
         elif isinstance(item, Emptied):
+            self._complete_all()  # what was written before goes to the generations it was aimed at
             for name in item.indexes:
                 self._sink.reindex(name)
                 self._sink.mark_seeded(name)
 
-    def _flush(self, seal: Seal) -> None:
-        started = time.perf_counter()
-        report = self._sink.flush(seal.caught_up)
-        flush_seconds = time.perf_counter() - started
+    def _complete_all(self) -> None:
+        while self._flushing:
+            self._complete_oldest()
+
+    def _complete_oldest(self) -> None:
+        flushing = self._flushing.popleft()
+        report = flushing.flush.result()
+        seal, flush_seconds = flushing.seal, time.perf_counter() - flushing.started
         if report.rejected:
             self._settle(report.rejected)
         self._capture.confirm([change.ack for change in seal.changes])

@@ -7,13 +7,14 @@ The engine's events feed the counters and the latency histograms; the flushes' o
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from flusso_engine.model import FlushReport
 from flusso_engine.observer import BatchStats, NullObserver
 from flusso_engine.sinks.forwarding import ForwardingSink
-from flusso_engine.sinks.protocol import Sink
+from flusso_engine.sinks.protocol import Flushing, Sink
 
 #: Seconds, from a single-document flush on a local node to a backlog after an outage.
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -74,8 +75,22 @@ class MeasuredSink(ForwardingSink):
         super().__init__(inner)
         self._metrics = metrics
 
-    def flush(self, caught_up: bool) -> FlushReport:
-        report = self.inner.flush(caught_up)
-        self._metrics.documents_written.inc(report.written)
-        self._metrics.documents_deleted.inc(report.deleted)
+    def flush(self, caught_up: bool) -> Flushing:
+        return _Counted(self.inner.flush(caught_up), self._metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """A flush whose documents are counted once it succeeded."""
+
+    flush: Flushing
+    metrics: RunMetrics
+
+    def done(self) -> bool:
+        return self.flush.done()
+
+    def result(self) -> FlushReport:
+        report = self.flush.result()
+        self.metrics.documents_written.inc(report.written)
+        self.metrics.documents_deleted.inc(report.deleted)
         return report

@@ -11,10 +11,11 @@ then has every document up to it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.protocol import Sink
+from flusso_engine.sinks.protocol import Flushing, Sink
 
 
 class FanOutSink:
@@ -58,13 +59,8 @@ class FanOutSink:
         for sink in self._sinks:
             sink.write(batch)
 
-    def flush(self, caught_up: bool) -> FlushReport:
-        reports = [sink.flush(caught_up) for sink in self._sinks]
-        return FlushReport(
-            written=sum(report.written for report in reports),
-            deleted=sum(report.deleted for report in reports),
-            rejected=tuple(rejection for report in reports for rejection in report.rejected),
-        )
+    def flush(self, caught_up: bool) -> Flushing:
+        return _Together(tuple(sink.flush(caught_up) for sink in self._sinks))
 
     def close(self) -> None:
         """Close every sink, then raise the first failure, so one bad sink leaks no other."""
@@ -76,3 +72,32 @@ class FanOutSink:
                 failure = failure or error
         if failure is not None:
             raise failure
+
+
+@dataclass(frozen=True, slots=True)
+class _Together:
+    """The flushes of every sink as one: complete when all are, failed when any is.
+
+    Every sink's flush is waited for even after one failed, so none is left running behind
+    the error."""
+
+    flushes: tuple[Flushing, ...]
+
+    def done(self) -> bool:
+        return all(flush.done() for flush in self.flushes)
+
+    def result(self) -> FlushReport:
+        reports: list[FlushReport] = []
+        failure: BaseException | None = None
+        for flush in self.flushes:
+            try:
+                reports.append(flush.result())
+            except BaseException as error:  # noqa: BLE001 - raised once every flush ended
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return FlushReport(
+            written=sum(report.written for report in reports),
+            deleted=sum(report.deleted for report in reports),
+            rejected=tuple(rejection for report in reports for rejection in report.rejected),
+        )

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.protocol import Sink
+from flusso_engine.model import Document, IndexSpec
+from flusso_engine.sinks.protocol import Flushing, Sink
 
 
 class ForwardingSink:
@@ -36,7 +36,7 @@ class ForwardingSink:
     def write(self, documents: Iterable[Document]) -> None:
         self.inner.write(documents)
 
-    def flush(self, caught_up: bool) -> FlushReport:
+    def flush(self, caught_up: bool) -> Flushing:
         return self.inner.flush(caught_up)
 
     def reindex(self, index: str) -> None:

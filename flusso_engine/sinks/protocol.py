@@ -3,9 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
+
+
+class Flushing(Protocol):
+    """A flush under way: the documents written before it, on their way to being durable.
+
+    Splitting the flush from waiting for it lets the caller write the next batch while the
+    node still indexes the tail of this one, so the node never idles at a batch boundary.
+    """
+
+    def done(self) -> bool:
+        """Whether `result` would return (or raise) without waiting."""
+        ...
+
+    def result(self) -> FlushReport:
+        """Wait until the flush's documents are durable; raises FlushError when the flush as a
+        whole failed (nothing may be acked), returns the item-level rejections otherwise.
+        Called once per flush, in the order of the flushes."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """A flush that was complete when it was returned: a sink that writes synchronously."""
+
+    report: FlushReport
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> FlushReport:
+        return self.report
 
 
 class Sink(Protocol):
@@ -44,12 +76,12 @@ class Sink(Protocol):
         """Add documents (or tombstones) to the buffer; nothing is durable until flush."""
         ...
 
-    def flush(self, caught_up: bool) -> FlushReport:
-        """Make the buffer durable.
+    def flush(self, caught_up: bool) -> Flushing:
+        """Start making the buffer durable, and return the flush to wait for.
 
-        Raises FlushError when the flush as a whole failed (nothing may be acked); returns the
-        item-level rejections otherwise. `caught_up` says the queue is drained, so the sink may
-        pay for visibility (a refresh) now.
+        Documents written after this call belong to the next flush. Raises FlushError when the
+        flush cannot even start. `caught_up` says the queue is drained, so the sink may pay for
+        visibility (a refresh) once the flush completes.
         """
         ...
 

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
+from flusso_engine.sinks.protocol import Flushed
 
 
 class StdoutSink:
@@ -62,13 +63,13 @@ class StdoutSink:
                 pending.append(self._body(document.body))
                 self._written += 1
 
-    def flush(self, caught_up: bool) -> FlushReport:
+    def flush(self, caught_up: bool) -> Flushed:
         self._stream.write(b"".join(self._pending))
         self._stream.flush()
         report = FlushReport(written=self._written, deleted=self._deleted)
         self._pending.clear()
         self._written = self._deleted = 0
-        return report
+        return Flushed(report)
 
     def close(self) -> None:
         self._pending.clear()

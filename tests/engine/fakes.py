@@ -6,6 +6,7 @@ orderings ("no confirm before its flush", "ensure before any write") directly.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from flusso_engine.model import (
     TableRef,
 )
 from flusso_engine.observer import NullObserver
+from flusso_engine.sinks.protocol import Flushed, Flushing
 
 USERS = TableRef("public", "users")
 
@@ -190,9 +192,11 @@ class RecordingSink:
     Keeps a backfill checkpoint per index (`checkpoints`, which a test may preset), forgotten
     when the index is marked seeded or reindexed, as a sink forgets a finished or restarted build.
 
-    `fail_flush` makes that flush (1-based) raise a FlushError without applying anything;
+    `fail_flush` makes that flush (1-based) fail with a FlushError without applying anything;
     `reject` names `_id`s whose items are refused (not stored) while the flush succeeds;
-    `flush_gate`, when set, is waited on inside every flush (to hold a batch in flight).
+    `flush_gate`, when set, is waited on inside every flush (to hold a batch in flight);
+    `completion_gate`, when set, holds every flush under way (not done) until it is set, as a
+    node still indexing a flush's last requests would.
     """
 
     persistent = True
@@ -206,6 +210,7 @@ class RecordingSink:
         fail_flush: int | None = None,
         reject: Collection[str] = (),
         flush_gate: threading.Event | None = None,
+        completion_gate: threading.Event | None = None,
         checkpoints: dict[str, Any] | None = None,
     ) -> None:
         self.journal = journal
@@ -215,6 +220,7 @@ class RecordingSink:
         self.fail_flush = fail_flush
         self.reject = set(reject)
         self.flush_gate = flush_gate
+        self.completion_gate = completion_gate
         self.in_flush = threading.Event()
         self.staged: list[Document] = []
         self.flushes: list[bool] = []
@@ -249,15 +255,19 @@ class RecordingSink:
             self.journal.append(f"{op} {document.id.index} {document.id.text}")
             self.staged.append(document)
 
-    def flush(self, caught_up: bool) -> FlushReport:
+    def flush(self, caught_up: bool) -> Flushing:
         self.in_flush.set()
         if self.flush_gate is not None:
             self.flush_gate.wait()
         self.flushes.append(caught_up)
         self.journal.append("flush")
         staged, self.staged = self.staged, []
-        if self.fail_flush == len(self.flushes):
-            raise FlushError(f"flush {len(self.flushes)} failed")
+        complete = functools.partial(self._complete, staged, len(self.flushes))
+        return _HeldFlush(complete, self.completion_gate) if self.completion_gate else Flushed(complete())
+
+    def _complete(self, staged: list[Document], number: int) -> FlushReport:
+        if self.fail_flush == number:
+            raise FlushError(f"flush {number} failed")
         rejected = []
         for document in staged:
             if document.id.text in self.reject:
@@ -270,6 +280,21 @@ class RecordingSink:
 
     def close(self) -> None:
         self.closed = True
+
+
+class _HeldFlush:
+    """A flush that is done once its gate is set, and completes when its result is taken."""
+
+    def __init__(self, complete: Callable[[], FlushReport], gate: threading.Event) -> None:
+        self._complete = complete
+        self._gate = gate
+
+    def done(self) -> bool:
+        return self._gate.is_set()
+
+    def result(self) -> FlushReport:
+        self._gate.wait()
+        return self._complete()
 
 
 class RecordingObserver(NullObserver):

@@ -58,7 +58,7 @@ def test_writes_every_document_to_every_sink_even_from_a_generator() -> None:
     fanout = FanOutSink([first, second])
 
     fanout.write(doc(key) for key in ("1", "2"))
-    fanout.flush(caught_up=True)
+    fanout.flush(caught_up=True).result()
 
     assert sorted(d.text for d in first.store) == sorted(d.text for d in second.store) == ["1", "2"]
 
@@ -67,7 +67,7 @@ def test_flush_merges_the_reports_of_all_sinks() -> None:
     fanout = FanOutSink([RecordingSink(Journal(), reject={"1"}), RecordingSink(Journal(), reject={"2"})])
 
     fanout.write([doc("1"), doc("2")])
-    report = fanout.flush(caught_up=False)
+    report = fanout.flush(caught_up=False).result()
 
     assert report.written == 2
     assert sorted(r.id.text for r in report.rejected) == ["1", "2"]
@@ -78,4 +78,4 @@ def test_flush_fails_when_any_sink_fails() -> None:
     fanout.write([doc("1")])
 
     with pytest.raises(FlushError):
-        fanout.flush(caught_up=False)
+        fanout.flush(caught_up=False).result()

@@ -100,3 +100,47 @@ def test_a_failed_flush_ends_the_run_while_the_stream_is_idle() -> None:
 
     assert isinstance(run.error, FlushError)
     assert capture.confirmed == []
+
+
+def completing_run(journal: Journal, fail_flush: int | None = None) -> tuple[Background, ScriptedCapture, threading.Event]:
+    """A run of six changes in batches of two whose flushes stay under way until the returned
+    gate is set."""
+    capture = ScriptedCapture(journal, changes(1, 2, 3, 4, 5, 6))
+    gate = threading.Event()
+    sink = RecordingSink(journal, completion_gate=gate, fail_flush=fail_flush)
+    run = Background(Engine(capture, InMemoryBuilder(journal), sink, batch=PAIRS, skip_backfill=True).run)
+    return run, capture, gate
+
+
+def test_writes_the_next_batch_while_the_previous_flush_completes() -> None:
+    journal = Journal()
+    run, _, gate = completing_run(journal)
+    assert eventually(lambda: "write users 3" in journal)
+    gate.set()
+    run.join()
+
+    assert journal.index("write users 3") < journal.index("confirm 0,1")
+
+
+def test_confirms_each_batch_once_its_flush_completed_in_batch_order() -> None:
+    journal = Journal()
+    run, capture, gate = completing_run(journal)
+
+    assert eventually(lambda: "write users 3" in journal)
+    assert not eventually(lambda: capture.confirmed != [], timeout=0.2)
+    gate.set()
+    run.join()
+
+    assert [e for e in journal if e.startswith("confirm")] == ["confirm 0,1", "confirm 2,3", "confirm 4,5"]
+
+
+def test_a_flush_that_fails_to_complete_confirms_no_batch_written_after_it() -> None:
+    journal = Journal()
+    run, capture, gate = completing_run(journal, fail_flush=1)
+
+    assert eventually(lambda: "write users 3" in journal)
+    gate.set()
+    run.join()
+
+    assert isinstance(run.error, FlushError)
+    assert capture.confirmed == []

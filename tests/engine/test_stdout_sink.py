@@ -25,7 +25,7 @@ def test_writes_an_action_line_then_the_body_as_is_and_a_delete_as_one_line() ->
     sink = StdoutSink(out)
 
     sink.write([upsert("1"), tombstone("2")])
-    report = sink.flush(caught_up=True)
+    report = sink.flush(caught_up=True).result()
 
     assert out.getvalue().splitlines() == [
         b'{"index":{"_index":"users","_id":"1"}}',
@@ -49,7 +49,7 @@ def test_joins_composite_keys_and_escapes_ids() -> None:
     sink = StdoutSink(out)
 
     sink.write([Document(DocId("orders", ('a"b', "2")), None)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
 
     assert orjson.loads(out.getvalue()) == {"delete": {"_index": "orders", "_id": 'a"b:2'}}
 
@@ -59,7 +59,7 @@ def test_pretty_output_indents_action_and_body() -> None:
     sink = StdoutSink(out, pretty=True)
 
     sink.write([upsert("1")])
-    sink.flush(caught_up=True)
+    sink.flush(caught_up=True).result()
 
     assert out.getvalue() == (
         b'{\n  "index": {\n    "_index": "users",\n    "_id": "1"\n  }\n}\n'

@@ -48,7 +48,7 @@ def test_a_flush_split_into_many_parallel_requests_writes_every_document(make_si
     sink = make_sink(batch_size=7, max_bytes=600, concurrency=3)
     sink.ensure_index(users_spec())
     sink.write(user(i) for i in range(250))
-    report = sink.flush(caught_up=True)
+    report = sink.flush(caught_up=True).result()
     assert (report.written, report.rejected) == (250, ())
     assert opensearch_client.count(index=f"{index_prefix}users")["count"] == 250
 
@@ -62,5 +62,32 @@ def test_full_requests_leave_before_the_flush(make_sink, opensearch_client: Open
         time.sleep(0.05)  # a realtime get sees the write as soon as its request ended
     assert opensearch_client.exists(index=f"{index_prefix}users", id="0")
     assert not opensearch_client.exists(index=f"{index_prefix}users", id="24")  # the tail waits for flush
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     assert opensearch_client.exists(index=f"{index_prefix}users", id="24")
+
+
+def test_documents_written_after_a_flush_belong_to_the_next_one(make_sink) -> None:
+    sink = make_sink(batch_size=7, concurrency=2)
+    sink.ensure_index(users_spec())
+    sink.write(user(i) for i in range(30))
+    first = sink.flush(caught_up=False)
+    sink.write([user(100), user(101, age="not a number")])
+    second = sink.flush(caught_up=True)
+    report = first.result()
+    assert (report.written, report.rejected) == (30, ())
+    report = second.result()
+    assert report.written == 1
+    assert [rejection.id for rejection in report.rejected] == [DocId("users", ("101",))]
+
+
+def test_a_flush_is_done_once_its_requests_ended(make_sink, opensearch_client: OpenSearch, index_prefix: str) -> None:
+    sink = make_sink(batch_size=7, concurrency=2)
+    sink.ensure_index(users_spec())
+    sink.write(user(i) for i in range(30))
+    flush = sink.flush(caught_up=False)
+    deadline = time.monotonic() + 10
+    while not flush.done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert flush.done()
+    assert opensearch_client.exists(index=f"{index_prefix}users", id="29")
+    assert flush.result().written == 30

@@ -25,7 +25,7 @@ def _indexes(client: OpenSearch, prefix: str) -> set[str]:
 
 def _seed(sink: OpenSearchSink, count: int = 3) -> None:
     sink.write(user(i) for i in range(count))
-    sink.flush(caught_up=True)
+    sink.flush(caught_up=True).result()
     sink.mark_seeded("users")
 
 
@@ -115,7 +115,7 @@ def test_reindex_swaps_generations_and_drops_the_old_one_without_a_read_gap(
         assert not sink.is_seeded("users")
         assert _holders(opensearch_client, f"{index_prefix}users") == {f"{index_prefix}users_aaaa1111_1"}
         sink.write(user(i, version=2) for i in range(40))  # the rebuild's backfill
-        sink.flush(caught_up=False)
+        sink.flush(caught_up=False).result()
         sink.mark_seeded("users")
     finally:
         stop.set()
@@ -132,7 +132,7 @@ def test_live_writes_during_a_reindex_reach_both_generations(sink: OpenSearchSin
     _seed(sink)
     sink.reindex("users")
     sink.write([user("live", version=5)])
-    sink.flush(caught_up=True)
+    sink.flush(caught_up=True).result()
     for generation in (1, 2):
         assert opensearch_client.exists(index=f"{index_prefix}users_aaaa1111_{generation}", id="live")
 
@@ -176,7 +176,7 @@ def test_two_prefixes_are_isolated(make_sink: Callable[..., OpenSearchSink], ope
             sink.ensure_index(users_spec())
             _seed(sink, count=2)
         theirs.write([user("theirs-only")])
-        theirs.flush(caught_up=True)
+        theirs.flush(caught_up=True).result()
         mine.reindex("users")
         _seed(mine, count=1)
         assert opensearch_client.count(index=f"{index_prefix}users")["count"] == 1

@@ -57,7 +57,7 @@ def test_a_write_to_a_shard_without_a_primary_fails_the_flush_before_the_client_
     sink.write([user(1)])
     started = time.monotonic()
     with pytest.raises(FlushError, match="unavailable_shards_exception") as raised:
-        sink.flush(caught_up=False)
+        sink.flush(caught_up=False).result()
     assert raised.value.transient
     assert time.monotonic() - started < TIMEOUT_SECS
 
@@ -81,7 +81,7 @@ def test_a_generation_given_up_while_its_backfill_ran_is_not_promoted(
     filling.ensure_index(users_spec("aaaa1111"))
     make_sink().ensure_index(users_spec("bbbb2222"))  # gives generation 1 up for generation 2
     filling.write([user(1)])
-    filling.flush(caught_up=False)
+    filling.flush(caught_up=False).result()
     with pytest.raises(SinkError, match="given up") as raised:
         filling.mark_seeded("users")
     assert raised.value.transient

@@ -39,7 +39,7 @@ def _live(make_sink: Callable[..., OpenSearchSink], **overrides: Any) -> OpenSea
     sink = make_sink(**overrides)
     sink.ensure_index(users_spec())
     sink.write([user("seed")])
-    sink.flush(caught_up=True)
+    sink.flush(caught_up=True).result()
     sink.mark_seeded("users")
     return sink
 
@@ -66,10 +66,10 @@ def test_a_writer_behind_a_promotion_writes_to_the_new_generation_and_creates_no
     live = _live(make_sink, state_refresh_seconds=NEVER)  # only a vanished target makes it re-read
     reseed = _reseed(make_sink)
     reseed.write([user("backfilled", version=2)])
-    reseed.flush(caught_up=False)
+    reseed.flush(caught_up=False).result()
     reseed.mark_seeded("users")  # generation 1, which `live` still writes to, is deleted
     live.write([user("late", version=3)])
-    report = live.flush(caught_up=True)
+    report = live.flush(caught_up=True).result()
     assert (report.written, report.rejected) == (1, ())
     assert _has(opensearch_client, f"{index_prefix}users_aaaa1111_2", "late")
     assert _physical(opensearch_client, index_prefix) == {f"{index_prefix}flusso_meta", f"{index_prefix}users_aaaa1111_2"}
@@ -83,7 +83,7 @@ def test_a_write_after_another_process_started_a_build_reaches_both_generations(
     live = _live(make_sink)
     _reseed(make_sink)  # returns once the refresh interval has passed
     live.write([user("live", version=5)])
-    live.flush(caught_up=True)
+    live.flush(caught_up=True).result()
     for generation in (1, 2):
         assert _has(opensearch_client, f"{index_prefix}users_aaaa1111_{generation}", "live")
 
@@ -94,7 +94,7 @@ def test_the_state_is_not_reread_before_the_refresh_interval(
     live = _live(make_sink, state_refresh_seconds=NEVER)
     _reseed(make_sink)
     live.write([user("live", version=5)])
-    live.flush(caught_up=True)
+    live.flush(caught_up=True).result()
     assert _has(opensearch_client, f"{index_prefix}users_aaaa1111_1", "live")
     assert not _has(opensearch_client, f"{index_prefix}users_aaaa1111_2", "live")
 
@@ -113,7 +113,7 @@ def test_flushes_within_the_refresh_interval_read_the_state_once(
     sink.ensure_index(users_spec())
     for key in range(5):
         sink.write([user(key)])
-        sink.flush(caught_up=False)
+        sink.flush(caught_up=False).result()
     assert counting_client.mgets == 1
 
 
@@ -125,7 +125,7 @@ def test_a_write_after_the_refresh_interval_reads_the_state_again(
     sink.write([user(1)])
     time.sleep(0.4)
     sink.write([user(2)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     assert counting_client.mgets == 2
 
 
@@ -145,7 +145,7 @@ def test_a_live_writer_running_through_a_reseed_creates_no_index_and_misses_no_l
             key, late = f"live-{number}", noticed.is_set()
             try:
                 live.write([user(key, version=10 + number)])
-                live.flush(caught_up=False)
+                live.flush(caught_up=False).result()
             except Exception as error:  # noqa: BLE001 - any failure is what the test looks for
                 errors.append(error)
                 return
@@ -158,7 +158,7 @@ def test_a_live_writer_running_through_a_reseed_creates_no_index_and_misses_no_l
         reseed = _reseed(make_sink)
         noticed.set()
         reseed.write(user(f"backfilled-{key}", version=2) for key in range(100))
-        reseed.flush(caught_up=False)
+        reseed.flush(caught_up=False).result()
         reseed.mark_seeded("users")
         time.sleep(0.5)  # the live sink keeps writing past the deletion of generation 1
     finally:
@@ -186,7 +186,7 @@ def test_a_generation_deleted_outside_flusso_fails_the_flush_and_is_not_recreate
     opensearch_client.indices.delete(index=f"{index_prefix}users_aaaa1111_1")
     live.write([user("orphan", version=2)])
     with pytest.raises(FlushError, match="deleted outside flusso"):
-        live.flush(caught_up=False)
+        live.flush(caught_up=False).result()
     assert _physical(opensearch_client, index_prefix) == {f"{index_prefix}flusso_meta"}
 
 
@@ -198,5 +198,5 @@ def test_a_generation_made_before_write_aliases_gets_one_on_ensure(
     restarted = make_sink()
     restarted.ensure_index(users_spec())
     restarted.write([user("after-upgrade", version=2)])
-    assert restarted.flush(caught_up=True).rejected == ()
+    assert restarted.flush(caught_up=True).result().rejected == ()
     assert _has(opensearch_client, f"{index_prefix}users_aaaa1111_1", "after-upgrade")

@@ -41,7 +41,7 @@ def test_a_flush_rides_out_a_node_stopped_and_restarted_under_it(own_node: Local
     def flush() -> None:
         try:
             sink.write(user(i) for i in range(20_000))  # full requests already leave while writing
-            outcome.append(sink.flush(caught_up=True))
+            outcome.append(sink.flush(caught_up=True).result())
         except BaseException as error:  # noqa: BLE001 - handed to the test thread
             outcome.append(error)
 

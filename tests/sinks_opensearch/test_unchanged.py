@@ -17,7 +17,7 @@ from tests.sinks_opensearch.conftest import tombstone, user, users_spec
 def _durable(unchanged: Unchanged, *documents: Document) -> None:
     for document in documents:
         assert not unchanged.is_unchanged(document)
-    unchanged.flushed([])
+    unchanged.flushed(unchanged.seal(), [])
 
 
 def test_a_body_flushed_before_is_unchanged() -> None:
@@ -36,8 +36,8 @@ def test_a_body_is_remembered_only_once_its_flush_succeeded() -> None:
     unchanged = Unchanged()
     assert not unchanged.is_unchanged(user(1))
     assert not unchanged.is_unchanged(user(1))
-    unchanged.failed()
-    unchanged.flushed([])
+    unchanged.failed(unchanged.seal())
+    unchanged.flushed(unchanged.seal(), [])
     assert not unchanged.is_unchanged(user(1))
 
 
@@ -45,15 +45,38 @@ def test_writing_a_different_body_forgets_the_old_one_even_if_its_flush_fails() 
     unchanged = Unchanged()
     _durable(unchanged, user(1))
     assert not unchanged.is_unchanged(user(1, age=31))
-    unchanged.failed()
+    unchanged.failed(unchanged.seal())
     assert not unchanged.is_unchanged(user(1))
+
+
+def test_an_earlier_flush_completing_does_not_vouch_for_a_body_written_over_since() -> None:
+    unchanged = Unchanged()
+    assert not unchanged.is_unchanged(user(1))
+    earlier = unchanged.seal()
+    assert not unchanged.is_unchanged(user(1, version=2, age=31))
+    later = unchanged.seal()
+    unchanged.flushed(earlier, [])
+    assert not unchanged.is_unchanged(user(1, version=3))
+    unchanged.failed(later)
+    assert not unchanged.is_unchanged(user(1, version=3))
+
+
+def test_a_document_is_remembered_once_its_own_flush_completes_behind_a_later_one() -> None:
+    unchanged = Unchanged()
+    assert not unchanged.is_unchanged(user(1))
+    earlier = unchanged.seal()
+    assert not unchanged.is_unchanged(user(2))
+    unchanged.flushed(unchanged.seal(), [])
+    assert not unchanged.is_unchanged(user(1, version=2))
+    unchanged.flushed(earlier, [])
+    assert unchanged.is_unchanged(user(2, version=2))
 
 
 def test_a_rejected_or_superseded_document_is_not_remembered() -> None:
     unchanged = Unchanged()
     for key in (1, 2):
         assert not unchanged.is_unchanged(user(key))
-    unchanged.flushed([DocId("users", ("1",)), DocId("users", ("2",))])
+    unchanged.flushed(unchanged.seal(), [DocId("users", ("1",)), DocId("users", ("2",))])
     assert not unchanged.is_unchanged(user(1))
     assert not unchanged.is_unchanged(user(2))
 
@@ -90,9 +113,9 @@ def _version(client: OpenSearch, index: str, key: str) -> int:
 def test_a_seeded_index_is_not_sent_a_body_it_holds(sink: OpenSearchSink, opensearch_client: OpenSearch, index_prefix: str) -> None:
     sink.mark_seeded("users")
     sink.write([user(1, version=5)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     sink.write([user(1, version=9)])
-    report = sink.flush(caught_up=False)
+    report = sink.flush(caught_up=False).result()
     assert report.written == 1
     assert _version(opensearch_client, f"{index_prefix}users", "1") == 5
 
@@ -100,9 +123,9 @@ def test_a_seeded_index_is_not_sent_a_body_it_holds(sink: OpenSearchSink, opense
 def test_a_seeded_index_is_sent_a_changed_body(sink: OpenSearchSink, opensearch_client: OpenSearch, index_prefix: str) -> None:
     sink.mark_seeded("users")
     sink.write([user(1, version=5)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     sink.write([user(1, version=9, age=31)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     assert _version(opensearch_client, f"{index_prefix}users", "1") == 9
 
 
@@ -113,8 +136,8 @@ def test_a_generation_being_built_is_sent_every_document(
     sink.ensure_index(users_spec())
     sink.mark_seeded("users")
     sink.write([user(1, version=5)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     sink.reindex("users")
     sink.write([user(1, version=9)])
-    sink.flush(caught_up=False)
+    sink.flush(caught_up=False).result()
     assert _version(opensearch_client, f"{index_prefix}users_aaaa1111_2", "1") == 9

@@ -103,8 +103,8 @@ class Chunker:
     """
 
     def __init__(self, max_docs: int, max_bytes: int) -> None:
-        self._max_docs = max_docs
-        self._max_bytes = max_bytes
+        self.max_docs = max_docs
+        self.max_bytes = max_bytes
         self._current: list[Action] = []
         self._size = 0
 
@@ -114,7 +114,7 @@ class Chunker:
         One loop over many actions rather than a call per action: this runs once per document
         on the client's share of a CPU the node also needs.
         """
-        max_docs, max_bytes = self._max_docs, self._max_bytes
+        max_docs, max_bytes = self.max_docs, self.max_bytes
         for action in actions:
             length = len(action[1])
             if self._current and (len(self._current) >= max_docs or self._size + length > max_bytes):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,9 +20,10 @@ from flusso_engine.sinks.opensearch.lifecycle import Lifecycle
 from flusso_engine.sinks.opensearch.meta import IndexState, MetaStore
 from flusso_engine.sinks.opensearch.names import Generation, Names
 from flusso_engine.sinks.opensearch.retry import Backoff
-from flusso_engine.sinks.opensearch.stream import BulkStream
-from flusso_engine.sinks.opensearch.unchanged import Unchanged
+from flusso_engine.sinks.opensearch.stream import BulkStream, Segment
+from flusso_engine.sinks.opensearch.unchanged import Unchanged, Written
 from flusso_engine.sinks.opensearch.visibility import Visibility
+from flusso_engine.sinks.protocol import Flushing
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ class OpenSearchSink:
     """Implements the Sink protocol on OpenSearch, every name under `prefix`.
 
     Documents are encoded as they are written and leave in bulk requests as soon as a request
-    is full (see stream.py); flush sends the rest and waits. While a generation is being built,
+    is full (see stream.py); flush sends the rest, and its result waits for them. While a generation is being built,
     each document goes to the serving generation and to the new one, so the new one is complete
     when it takes over.
 
@@ -129,16 +131,22 @@ class OpenSearchSink:
             self._reread_states()
         self._stream.extend(self._actions(documents))
 
-    def flush(self, caught_up: bool) -> FlushReport:
+    def flush(self, caught_up: bool) -> Flushing:
+        """Seal the requests written so far; the next writes go out while these complete."""
         pending, self._pending = self._pending, _Pending()
+        segment, written = self._stream.seal(), self._unchanged.seal()
+        return _Flush(segment, functools.partial(self._complete, pending, segment, written, caught_up))
+
+    def _complete(self, pending: _Pending, segment: Segment, written: Written, caught_up: bool) -> FlushReport:
+        """Wait for one flush's requests, resend its orphans, and report what it made durable."""
         try:
-            outcome = self._stream.drain()
+            outcome = self._stream.wait(segment)
             refusals = pending.refused + outcome.refused + self._redirect(outcome.orphaned)
         except BaseException:
-            self._unchanged.failed()
+            self._unchanged.failed(written)
             raise
         refused = {document.id: document for document, _ in refusals}
-        self._unchanged.flushed([*refused, *outcome.superseded])
+        self._unchanged.flushed(written, [*refused, *outcome.superseded])
         rejections = {rejection.id: rejection for _, rejection in reversed(refusals)}
         if caught_up:
             self._visibility.caught_up(physical for name in pending.indexes for physical in self._targets[name])
@@ -190,10 +198,9 @@ class OpenSearchSink:
                     f"the index behind {', '.join(sorted(missing))} was deleted outside flusso; "
                     "restart so that ensure_index rebuilds it"
                 )
-            self._stream.extend(
+            outcome = self._stream.send_now(
                 encode(document, target) for document in documents for target in self._targets[document.id.index]
             )
-            outcome = self._stream.drain()
             refusals += outcome.refused
             orphans = outcome.orphaned
         return refusals
@@ -238,6 +245,19 @@ class OpenSearchSink:
         except SinkError as error:
             log.warning("%s", error)
 
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    """A flush whose requests may still be running; `complete` waits for them and reports."""
+
+    segment: Segment
+    complete: Callable[[], FlushReport]
+
+    def done(self) -> bool:
+        return self.segment.done()
+
+    def result(self) -> FlushReport:
+        return self.complete()
 
 
 @dataclass

@@ -1,11 +1,16 @@
 """Bulk requests leave while documents are still arriving, a bounded number at a time.
 
 A request is handed to the pool as soon as it is full, so building documents (the engine),
-encoding them (here) and indexing them (OpenSearch) overlap instead of taking turns, and a
-flush only waits for the tail. At most `max_in_flight` requests are queued or running: when
-that many are out, adding blocks until the oldest ends, which holds memory flat and slows the
-producer to the node's pace. Sending before the flush is safe: nothing is acknowledged before
-the flush, and external versions make each write's landing order irrelevant.
+encoding them (here) and indexing them (OpenSearch) overlap instead of taking turns. At most
+`max_in_flight` requests are queued or running: when that many are out, adding blocks until the
+oldest ends, which holds memory flat and slows the producer to the node's pace. Sending before
+the flush is safe: nothing is acknowledged before the flush completes, and external versions
+make each write's landing order irrelevant.
+
+A flush seals the requests sent so far into a `Segment` and sends the partial last one; the
+documents written next go into the next segment at once, while the sealed one's tail is still
+being indexed. So a batch boundary costs the node no idle time, and a flush waits only for
+its own segment.
 """
 
 from __future__ import annotations
@@ -13,8 +18,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
 
-from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome
+from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome, plan_chunks
+
+
+@dataclass(slots=True)
+class Segment:
+    """The requests of one flush, and the failure that kept some of them from being sent."""
+
+    requests: list[Future[Outcome]] = field(default_factory=list)
+    unsent: BaseException | None = None
+
+    def done(self) -> bool:
+        return all(request.done() for request in self.requests)
 
 
 class BulkStream:
@@ -24,38 +41,52 @@ class BulkStream:
         self._chunker = chunker
         self._max_in_flight = max_in_flight
         self._in_flight: deque[Future[Outcome]] = deque()
-        self._outcome = Outcome()
-        self._failure: BaseException | None = None
+        self._segment = Segment()
+        self._failure: BaseException | None = None  # a request seen failing since the last seal
 
     def extend(self, actions: Iterable[Action]) -> None:
         for full in self._chunker.extend(actions):
             self._submit(full)
 
-    def drain(self) -> Outcome:
-        """Send what is left, wait for every request, and return what they left undone.
-
-        Raises the first request's failure, only after every request ended, so none is left
-        running behind the error.
-        """
+    def seal(self) -> Segment:
+        """Send what is left and close the segment of the flush under way; later actions start
+        the next one."""
         rest = self._chunker.take()
         if rest:
             self._submit(rest)
-        while self._in_flight:
-            self._collect(self._in_flight.popleft())
-        outcome, failure = self._outcome, self._failure
-        self._outcome, self._failure = Outcome(), None
+        segment, self._segment, self._failure = self._segment, Segment(), None
+        return segment
+
+    def wait(self, segment: Segment) -> Outcome:
+        """Wait for every request of `segment` and return what they left undone.
+
+        Raises the first request's failure only after every request ended, so none is left
+        running behind the error.
+        """
+        outcome = Outcome()
+        failure = segment.unsent
+        for request in segment.requests:
+            try:
+                outcome.extend(request.result())
+            except BaseException as error:  # noqa: BLE001 - raised once all ended
+                failure = failure or error
         if failure is not None:
             raise failure
         return outcome
 
+    def send_now(self, actions: Iterable[Action]) -> Outcome:
+        """Send `actions` in a segment of their own and wait for them: for what a flush must
+        resend before it can report, without touching the segment being written."""
+        chunks = plan_chunks(actions, self._chunker.max_docs, self._chunker.max_bytes)
+        return self.wait(Segment([self._executor.submit(self._writer.deliver, chunk) for chunk in chunks]))
+
     def _submit(self, chunk: list[Action]) -> None:
         while len(self._in_flight) >= self._max_in_flight:
-            self._collect(self._in_flight.popleft())
-        if self._failure is None:  # the flush fails anyway: spare the node the rest
-            self._in_flight.append(self._executor.submit(self._writer.deliver, chunk))
-
-    def _collect(self, request: Future[Outcome]) -> None:
-        try:
-            self._outcome.extend(request.result())
-        except BaseException as error:  # noqa: BLE001 - kept for drain() to raise
+            error = self._in_flight.popleft().exception()
             self._failure = self._failure or error
+        if self._failure is not None:  # this flush fails anyway: spare the node the rest
+            self._segment.unsent = self._segment.unsent or self._failure
+            return
+        request = self._executor.submit(self._writer.deliver, chunk)
+        self._in_flight.append(request)
+        self._segment.requests.append(request)

@@ -11,7 +11,9 @@ delete) and drops a write whose body hashes the same. What it remembers is only 
 index holds:
 - an entry is added only after a flush succeeded, and not for a document that flush rejected;
 - writing a different body for an id forgets its entry at once, before the flush, so a failed or
-  partly rejected flush cannot leave an entry for a body the index may not hold;
+  partly rejected flush cannot leave an entry for a body the index may not hold; it also takes
+  the id out of the earlier flushes still under way, so one of them completing cannot vouch for
+  a body that a later write is replacing;
 - only indexes written to their serving generation alone take part: while a generation is being
   built (a backfill, a reseed) every write goes through, and an index's entries go whenever the
   generations it writes to change;
@@ -32,6 +34,9 @@ CAPACITY = 65_536
 
 _UNKNOWN = object()
 
+#: What one flush wrote to ids taking part: each id's remembered value, until the flush completes.
+Written = dict[DocId, int | None]
+
 
 def _seen(document: Document) -> int | None:
     """What is remembered of a document: its body's hash, or None for a delete."""
@@ -42,7 +47,8 @@ class Unchanged:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._durable: dict[DocId, int | None] = {}  # oldest first
-        self._pending: dict[DocId, int | None] = {}
+        self._pending: Written = {}  # since the last seal
+        self._sealed: list[Written] = []  # flushes under way, oldest first
 
     def is_unchanged(self, document: Document) -> bool:
         """Whether `document` can be dropped: its body is durable already. A different body
@@ -51,24 +57,38 @@ class Unchanged:
         if self._durable.get(document.id, _UNKNOWN) == seen:
             return True
         self._durable.pop(document.id, None)
+        for earlier in self._sealed:
+            earlier.pop(document.id, None)
         self._pending[document.id] = seen
         return False
 
-    def flushed(self, rejected: Iterable[DocId]) -> None:
-        """The documents written since the last flush are durable, except `rejected`."""
-        pending, self._pending = self._pending, {}
+    def seal(self) -> Written:
+        """A flush starts: what was written since the last one is its to vouch for."""
+        sealed, self._pending = self._pending, {}
+        self._sealed.append(sealed)
+        return sealed
+
+    def flushed(self, sealed: Written, rejected: Iterable[DocId]) -> None:
+        """The flush that `seal` returned `sealed` for completed: its documents are durable,
+        except `rejected`."""
+        self._drop(sealed)
         for doc_id in rejected:
-            pending.pop(doc_id, None)
+            sealed.pop(doc_id, None)
         durable = self._durable
-        durable.update(pending)  # new ids only: a written id left `durable` when it was written
+        durable.update(sealed)  # new ids only: a written id left `durable` when it was written
         while len(durable) > self._capacity:
             del durable[next(iter(durable))]
 
-    def failed(self) -> None:
-        """A flush failed: nothing written since the last one is known to be durable."""
-        self._pending = {}
+    def failed(self, sealed: Written) -> None:
+        """That flush failed: none of its documents is known to be durable."""
+        self._drop(sealed)
 
     def forget(self, index: str) -> None:
         """The generations `index` writes to changed: what they hold is unknown."""
         self._durable = {doc_id: seen for doc_id, seen in self._durable.items() if doc_id.index != index}
-        self._pending = {doc_id: seen for doc_id, seen in self._pending.items() if doc_id.index != index}
+        for written in (self._pending, *self._sealed):
+            for doc_id in [doc_id for doc_id in written if doc_id.index == index]:
+                del written[doc_id]
+
+    def _drop(self, sealed: Written) -> None:
+        self._sealed = [written for written in self._sealed if written is not sealed]
