@@ -36,9 +36,9 @@ class OpenSearchSink:
     """Implements the Sink protocol on OpenSearch, every name under `prefix`.
 
     Documents are encoded as they are written and leave in bulk requests as soon as a request
-    is full (see stream.py); flush sends the rest, and its result waits for them. While a generation is being built,
-    each document goes to the serving generation and to the new one, so the new one is complete
-    when it takes over.
+    is full (see stream.py); flush sends the rest, and its result waits for them. While a
+    generation is being built, each document goes to the serving generation and to the new one,
+    so the new one is complete when it takes over.
 
     Another process (a Dagster reseed) may start, promote and delete generations while this
     sink writes. The sink re-reads its indexes' state at most every `state_refresh_seconds`,
