@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
@@ -79,3 +80,27 @@ def test_flush_fails_when_any_sink_fails() -> None:
 
     with pytest.raises(FlushError):
         fanout.flush(caught_up=False).result()
+
+
+def test_a_failed_flush_still_waits_for_every_other_sinks_flush() -> None:
+    completed = threading.Event()
+    completed.set()
+    failing = RecordingSink(Journal(), fail_flush=1, completion_gate=completed)
+    other = RecordingSink(Journal(), completion_gate=completed)
+    fanout = FanOutSink([failing, other])
+    fanout.write([doc("1")])
+
+    with pytest.raises(FlushError):
+        fanout.flush(caught_up=False).result()
+    assert [d.text for d in other.store] == ["1"]
+
+
+def test_a_flush_is_done_only_once_every_sinks_flush_is() -> None:
+    held = threading.Event()
+    fanout = FanOutSink([RecordingSink(Journal()), RecordingSink(Journal(), completion_gate=held)])
+    fanout.write([doc("1")])
+
+    flush = fanout.flush(caught_up=False)
+    assert not flush.done()
+    held.set()
+    assert flush.done()
