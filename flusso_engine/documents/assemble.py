@@ -1,7 +1,7 @@
 """The one statement per index that assembles whole documents inside Postgres.
 
-Every relation is a correlated subquery that yields JSON (`json_build_object`, `json_agg`), so a
-chunk of keys costs one round trip and documents leave the server as finished JSON text. Values
+Every relation is a correlated subquery that yields JSON (`row_to_json`, `json_agg`), so a chunk
+of keys costs one round trip and documents leave the server as finished JSON text. Values
 are shaped here the way OpenSearch reads them (base64 binary, numbers for decimals), because
 the body is never touched again in Python.
 """
@@ -27,8 +27,16 @@ from flusso_engine.schema.fields import (
     HasOneField, IdsField, JoinField, MapField, ObjectField, ScalarField, ValueAggregate,
 )
 
-#: Postgres functions take at most 100 arguments: 50 key/value pairs per object call.
+#: An object is the row of a one-row subquery whose columns are named for its fields, turned into
+#: JSON by `row_to_json`: a quarter less server CPU than `json_build_object` over the same values,
+#: which classifies each argument's type anew on every row (2.2 against 3.0 µs per flat product,
+#: 32 against 37 per nested order), and compact, with no spaces around its separators. Field names
+#: are valid column names (schema/primitives.py), but a row holds at most 1664 columns: an object
+#: with more fields is built by `json_build_object`, which takes at most 100 arguments, so 50
+#: key/value pairs per call.
+_MAX_COLUMNS = 1664
 _MAX_PAIRS = 50
+_OBJECT = "o"
 _ROOT = "r0"
 _EMPTY_ARRAY = sql.SQL("'[]'::json")
 
@@ -110,10 +118,11 @@ class _Assembler:
         return all_of(conditions)
 
     def object(self, fields: Sequence[FieldBase], alias: str, table: TableInfo, at: Path) -> sql.Composable:
-        pairs = [
-            sql.SQL("{}, {}").format(literal(field.name), self._value(field, alias, table, (*at, field.name)))
-            for field in fields
-        ]
+        values = [(field.name, self._value(field, alias, table, (*at, field.name))) for field in fields]
+        if len(values) <= _MAX_COLUMNS:
+            columns = sql.SQL(", ").join(sql.SQL("{} AS {}").format(value, name(key)) for key, value in values)
+            return sql.SQL("(SELECT row_to_json({}) FROM (SELECT {}) AS {})").format(name(_OBJECT), columns, name(_OBJECT))
+        pairs = [sql.SQL("{}, {}").format(literal(key), value) for key, value in values]
         if len(pairs) <= _MAX_PAIRS:
             return sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs))
         chunks = [

@@ -182,6 +182,12 @@ def test_more_than_fifty_fields_are_all_assembled(store: psycopg.Connection, bui
     assert body(b, "users", "2") == {f"f{i}": "bob@x.io" for i in range(120)}
 
 
+def test_more_fields_than_a_row_holds_are_all_assembled(store: psycopg.Connection, builder: Builder) -> None:
+    fields = "".join(f"  - keyword: f{i}\n    column: email\n    required: true\n" for i in range(1700))
+    b = builder(users=users_schema(fields))
+    assert body(b, "users", "2") == {f"f{i}": "bob@x.io" for i in range(1700)}
+
+
 def test_a_self_reference_embeds_a_row_of_the_same_table(store: psycopg.Connection, builder: Builder) -> None:
     b = builder(users=users_schema(
         "  - belongs_to: manager\n    table: users\n    column: manager_id\n    primary_key: id\n"

@@ -60,7 +60,7 @@ def test_a_composite_key_builds_its_document(pg: psycopg.Connection, builder: Bu
     pg.execute("INSERT INTO pair VALUES ('eu', '2024-03-01', 5), ('eu', '2024-03-02', 6)")
     b = builder(pair="version: 1\ntable: pair\nprimary_key: [region, day]\nfields:\n  - integer: total\n    required: true\n")
     documents = b.build("pair", [("eu", "2024-03-02"), ("us", "2024-03-01")], version=1)
-    assert [d.body for d in documents] == [b'{"total" : 6}', None]
+    assert [d.body for d in documents] == [b'{"total":6}', None]
 
 
 def test_the_catalog_key_serves_when_none_is_declared(pg: psycopg.Connection, builder: Builder) -> None:

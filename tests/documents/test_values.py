@@ -71,4 +71,4 @@ def test_the_body_is_the_servers_json_bytes(pg: psycopg.Connection, builder: Bui
     pg.execute(VALUES)
     b = builder(v="version: 1\ntable: v\nprimary_key: id\nfields:\n  - decimal: price\n    required: true\n")
     [document] = b.build("v", [("1",)], version=1)
-    assert document.body == b'{"price" : 1234.500}'
+    assert document.body == b'{"price":1234.500}'
