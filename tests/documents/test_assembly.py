@@ -102,8 +102,7 @@ def test_join_filters_select_the_related_rows(store: psycopg.Connection, builder
 
 def test_relations_nest_to_any_depth(store: psycopg.Connection, builder: Builder) -> None:
     b = builder(users=users_schema(
-        "  - has_many: orders\n    table: orders\n    foreign_key: user_id\n    primary_key: id\n"
-        "    fields:\n      - integer: id\n        required: true\n"
+        HAS_MANY_ORDERS.format(extra="") +
         "      - has_many: items\n        table: order_items\n        foreign_key: order_id\n        primary_key: id\n"
         "        order_by:\n          - {column: sku}\n"
         "        fields:\n          - keyword: sku\n            required: true\n"
@@ -152,6 +151,33 @@ def test_aggregate_filters_select_the_rows_reduced(store: psycopg.Connection, bu
         "    filters:\n      - {column: status, op: eq, value: fulfilled}\n"
     ))
     assert body(b, "users", "1")["fulfilled"] == 2
+
+
+def test_aggregates_of_one_table_with_different_filters_each_reduce_their_own_rows(
+    store: psycopg.Connection, builder: Builder,
+) -> None:
+    b = builder(users=users_schema(
+        "  - count: orderCount\n    table: orders\n    foreign_key: user_id\n"
+        "  - count: fulfilled\n    table: orders\n    foreign_key: user_id\n"
+        "    filters:\n      - {column: status, op: eq, value: fulfilled}\n"
+        "  - sum: pendingTotal\n    table: orders\n    column: total\n    value_type: decimal\n    foreign_key: user_id\n"
+        "    filters:\n      - {column: status, op: eq, value: pending}\n"
+        "  - ids: orderIds\n    table: orders\n    element_type: integer\n    foreign_key: user_id\n"
+    ))
+    assert body(b, "users", "1") == {"orderCount": 3, "fulfilled": 2, "pendingTotal": 5.00, "orderIds": [10, 11, 12]}
+
+
+def test_aggregates_in_a_nested_row_reduce_that_rows_related_rows(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(
+        HAS_MANY_ORDERS.format(extra="") +
+        "      - count: itemCount\n        table: order_items\n        foreign_key: order_id\n"
+        "      - sum: units\n        table: order_items\n        column: qty\n        value_type: integer\n"
+        "        foreign_key: order_id\n"
+    ))
+    assert body(b, "users", "1")["orders"] == [
+        {"id": 10, "itemCount": 0, "units": None}, {"id": 11, "itemCount": 1, "units": 3},
+        {"id": 12, "itemCount": 2, "units": 3},
+    ]
 
 
 def test_count_through_a_junction(store: psycopg.Connection, builder: Builder) -> None:
