@@ -1,6 +1,6 @@
 """Document build throughput from Postgres alone, against the server's own JSON assembly speed.
 
-The baseline is `COPY (SELECT json_build_object(...) FROM t) TO STDOUT` read by psycopg: the
+The baseline is `COPY (SELECT row_to_json(...) FROM t) TO STDOUT` read by psycopg: the
 same documents streamed in one statement, which is as fast as Postgres can hand them out. The
 builder must reach 70 % of it while building by explicit keys in chunks (what live sync and
 backfill do; keys in key order, as a backfill reads them). Also reports the rate for keys in random
@@ -56,12 +56,12 @@ SCHEMA = {
     + [{"count": "visitCount", "table": "visits", "foreign_key": "user_id"}],
 }
 BASELINE = sql.SQL(
-    "COPY (SELECT json_build_object({}, 'visitCount', "
-    "(SELECT count(*) FROM visits AS v WHERE v.user_id = u.id)) FROM users AS u) TO STDOUT"
+    "COPY (SELECT row_to_json(d) FROM (SELECT {}, "
+    "(SELECT count(*) FROM visits AS v WHERE v.user_id = u.id) AS {} FROM users AS u) AS d) TO STDOUT"
 ).format(sql.SQL(", ").join(
-    sql.SQL("{}, {}").format(sql.Literal(c), sql.SQL("CAST(u.score AS numeric)") if c == "score" else sql.Identifier("u", c))
+    sql.SQL("{} AS {}").format(sql.SQL("CAST(u.score AS numeric)") if c == "score" else sql.Identifier("u", c), sql.Identifier(c))
     for c in COLUMNS
-))
+), sql.Identifier("visitCount"))
 
 
 def copy_rate(url: str, rows: int) -> float:
