@@ -81,6 +81,7 @@ HAS_MANY_ORDERS = (
     "  - has_many: orders\n    table: orders\n    foreign_key: user_id\n    primary_key: id\n{extra}"
     "    fields:\n      - integer: id\n        required: true\n"
 )
+ORDER_COUNT = "  - count: orderCount\n    table: orders\n    foreign_key: user_id\n"
 
 
 def test_has_many_is_ordered_and_limited(store: psycopg.Connection, builder: Builder) -> None:
@@ -157,7 +158,7 @@ def test_aggregates_of_one_table_with_different_filters_each_reduce_their_own_ro
     store: psycopg.Connection, builder: Builder,
 ) -> None:
     b = builder(users=users_schema(
-        "  - count: orderCount\n    table: orders\n    foreign_key: user_id\n"
+        ORDER_COUNT +
         "  - count: fulfilled\n    table: orders\n    foreign_key: user_id\n"
         "    filters:\n      - {column: status, op: eq, value: fulfilled}\n"
         "  - sum: pendingTotal\n    table: orders\n    column: total\n    value_type: decimal\n    foreign_key: user_id\n"
@@ -165,6 +166,20 @@ def test_aggregates_of_one_table_with_different_filters_each_reduce_their_own_ro
         "  - ids: orderIds\n    table: orders\n    element_type: integer\n    foreign_key: user_id\n"
     ))
     assert body(b, "users", "1") == {"orderCount": 3, "fulfilled": 2, "pendingTotal": 5.00, "orderIds": [10, 11, 12]}
+
+
+def test_an_array_and_a_count_of_the_same_rows_both_read_every_row(store: psycopg.Connection, builder: Builder) -> None:
+    b = builder(users=users_schema(HAS_MANY_ORDERS.format(extra="") + ORDER_COUNT))
+    document = body(b, "users", "1")
+    assert (document["orders"], document["orderCount"]) == ([{"id": 10}, {"id": 11}, {"id": 12}], 3)
+
+
+def test_a_limited_array_beside_a_count_of_the_same_rows_keeps_its_limit(
+    store: psycopg.Connection, builder: Builder,
+) -> None:
+    b = builder(users=users_schema(HAS_MANY_ORDERS.format(extra="    limit: 1\n") + ORDER_COUNT))
+    document = body(b, "users", "1")
+    assert (document["orders"], document["orderCount"]) == ([{"id": 10}], 3)
 
 
 def test_aggregates_in_a_nested_row_reduce_that_rows_related_rows(store: psycopg.Connection, builder: Builder) -> None:
