@@ -27,9 +27,10 @@ class Figure:
         return self.value / self.baseline if self.baseline else float("nan")
 
     def row(self) -> str:
+        """The table row; the ratio has three places, so one just under its target never prints as it."""
         verdict = "pass" if self.passed else "**miss**"
         return (f"| {self.bench} | {self.what} | {_num(self.value)} {self.unit} | {_num(self.baseline)} {self.unit} "
-                f"| {self.ratio:.2f} | {self.target} | {verdict} | {self.note} |")
+                f"| {self.ratio:.3f} | {self.target} | {verdict} | {self.note} |")
 
 
 def _num(value: float) -> str:
