@@ -5,11 +5,10 @@ of keys costs one round trip and documents leave the server as finished JSON tex
 are shaped here the way OpenSearch reads them (base64 binary, numbers for decimals), because
 the body is never touched again in Python.
 
-The fields of one object that reduce the same related rows (one table, link and filters: an
-order's items array, item count, units and total) come from one subquery in the object's FROM,
-so those rows are found once per document rather than once per field. Server time per demo
-order: merging its three aggregates saved a sixth, and merging the items array with them 7 %
-more (31.8 against 34.3 µs, medians of 12 interleaved EXPLAIN ANALYZE runs of 20,000 orders).
+The aggregates of one object that read the same related rows (one table, link and filters: an
+order's item count, units and total) come from one subquery in the object's FROM, so those rows
+are found once per document rather than once per aggregate: 20 against 24 µs of server time per
+nested demo order, with three such aggregates.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from flusso_engine.documents.sqltext import literal, name
 from flusso_engine.model import RowKey
 from flusso_engine.schema.fields import (
     AggregateField, AvgField, BelongsToField, ColumnSourced, ConstantField, CountField, CustomField, FieldBase, GeoField,
-    HasManyField, HasOneField, IdsField, JoinField, ManyToManyField, MapField, ObjectField, ScalarField, ValueAggregate,
+    HasOneField, IdsField, JoinField, MapField, ObjectField, ScalarField, ValueAggregate,
 )
 
 #: An object is the row of a one-row subquery whose columns are named for its fields, turned into
@@ -129,7 +128,7 @@ class _Assembler:
         rollups: list[_Rollup] = []
         columns = [
             sql.SQL("{} AS {}").format(
-                self._rolled_up(rollups, self._plan.relation((*at, field.name))) if _reduces_every_row(field)
+                self._rolled_up(rollups, self._plan.relation((*at, field.name))) if isinstance(field, AggregateField)
                 else self._value(field, alias, table, (*at, field.name)),
                 name(field.name),
             )
@@ -155,15 +154,15 @@ class _Assembler:
         return sql.SQL("({})::json").format(sql.SQL(" || ").join(chunks))
 
     def _rolled_up(self, rollups: list[_Rollup], relation: Relation) -> sql.Composable:
-        """The relation's value, read by the object's subquery over the same rows: every
-        aggregate and unlimited array of one object over one table, link and filters shares one scan."""
+        """The aggregate's value, read by the object's subquery over the same rows: every
+        aggregate of one object over one table, link and filters shares one scan."""
         rollup = next((r for r in rollups if r.reads_as(relation)), None)
         if rollup is None:
             alias = f"r{next(self._aliases)}"
             source, where = self._source(relation, alias)
             rollup = _Rollup(relation, alias, f"a{next(self._aliases)}", source, where, [])
             rollups.append(rollup)
-        rollup.values.append(self._reduction(relation, rollup.alias))
+        rollup.values.append(self._aggregate(relation, rollup.alias))
         return column(rollup.name, _rolled_up_column(len(rollup.values) - 1))
 
     def _value(self, field: FieldBase, alias: str, table: TableInfo, path: Path) -> sql.Composable:
@@ -175,7 +174,7 @@ class _Assembler:
             lat, lon = column(alias, field.lat), column(alias, field.lon)
             return sql.SQL("CASE WHEN {lat} IS NULL OR {lon} IS NULL THEN NULL "
                            "ELSE json_build_object('lat', {lat}, 'lon', {lon}) END").format(lat=lat, lon=lon)
-        if isinstance(field, (JoinField, AggregateField)):
+        if isinstance(field, (JoinField, CountField, AvgField, ValueAggregate, IdsField)):
             return self._relation(self._plan.relation(path))
         assert isinstance(field, ColumnSourced)
         return self._column_value(field, alias, table, path)
@@ -201,37 +200,14 @@ class _Assembler:
         alias = f"r{next(self._aliases)}"
         field = relation.field
         source, where = self._source(relation, alias)
-        if _reduces_every_row(field):
-            return sql.SQL("(SELECT {} FROM {} WHERE {})").format(self._reduction(relation, alias), source, where)
-        order = self._order(relation, alias)
-        body = self._related_object(relation, alias)
-        if isinstance(field, (BelongsToField, HasOneField)):
-            return sql.SQL("(SELECT {} FROM {} WHERE {}{} LIMIT 1)").format(body, source, where, order)
-        limit = getattr(field, "limit", None)
-        assert limit is not None
-        return sql.SQL("(SELECT {} FROM (SELECT * FROM {} WHERE {}{} LIMIT {}) AS {})").format(
-            self._array(body, order), source, where, order, literal(limit), name(alias),
-        )
-
-    def _related_object(self, relation: Relation, alias: str) -> sql.Composable:
-        """The object of a join's fields for the related row read under `alias`."""
-        field = relation.field
-        assert isinstance(field, JoinField)
+        if not isinstance(field, JoinField):
+            return sql.SQL("(SELECT {} FROM {} WHERE {})").format(self._aggregate(relation, alias), source, where)
         self._parents.append(alias)
         try:
-            return self.object(field.fields, alias, relation.table, relation.path)
+            body = self.object(field.fields, alias, relation.table, relation.path)
         finally:
             self._parents.pop()
-
-    def _reduction(self, relation: Relation, alias: str) -> sql.Composable:
-        """The value of a relation that reduces every related row read under `alias`."""
-        if isinstance(relation.field, JoinField):
-            return self._array(self._related_object(relation, alias), self._order(relation, alias))
-        return self._aggregate(relation, alias)
-
-    @staticmethod
-    def _array(body: sql.Composable, order: sql.Composable) -> sql.Composable:
-        return sql.SQL("coalesce(json_agg({}{}), {})").format(body, order, _EMPTY_ARRAY)
+        return self._join(relation, body, source, alias, where)
 
     def _source(self, relation: Relation, alias: str) -> tuple[sql.Composable, sql.Composable]:
         """The related table under `alias`, and the condition that picks the current row's rows."""
@@ -252,6 +228,20 @@ class _Assembler:
             name(link.junction.ref.schema, link.junction.ref.name), name(junction),
             column(junction, link.left_key), column(parent_alias, link.parent_column),
         )
+
+    def _join(self, relation: Relation, body: sql.Composable, source: sql.Composable, alias: str,
+              where: sql.Composable) -> sql.Composable:
+        field = relation.field
+        order = self._order(relation, alias)
+        if isinstance(field, (BelongsToField, HasOneField)):
+            return sql.SQL("(SELECT {} FROM {} WHERE {}{} LIMIT 1)").format(body, source, where, order)
+        limit = getattr(field, "limit", None)
+        if limit is not None:
+            source = sql.SQL("(SELECT * FROM {} WHERE {}{} LIMIT {}) AS {}").format(
+                source, where, order, literal(limit), name(alias))
+            where = sql.SQL("TRUE")
+        aggregate = sql.SQL("coalesce(json_agg({}{}), {})").format(body, order, _EMPTY_ARRAY)
+        return sql.SQL("(SELECT {} FROM {} WHERE {})").format(aggregate, source, where)
 
     def _order(self, relation: Relation, alias: str) -> sql.Composable:
         """The declared order, else the related key: arrays come out the same on every build."""
@@ -302,14 +292,6 @@ class _Rollup:
             sql.SQL("{} AS {}").format(value, name(_rolled_up_column(i))) for i, value in enumerate(self.values)
         )
         return sql.SQL("(SELECT {} FROM {} WHERE {}) AS {}").format(values, self.source, self.where, name(self.name))
-
-
-def _reduces_every_row(field: FieldBase) -> bool:
-    """Whether the field's value reduces every related row its table, link and filters pick (an
-    aggregate, an array without a limit): such fields of one object can share one read of the rows."""
-    if isinstance(field, AggregateField):
-        return True
-    return isinstance(field, (HasManyField, ManyToManyField)) and field.limit is None
 
 
 def _rolled_up_column(position: int) -> str:
