@@ -56,7 +56,7 @@ class Seal:
     """The end of one batch: flush what was written, then confirm these changes.
 
     A seal without changes flushes and confirms nothing: a chunk of a large live rebuild, made
-    durable before the next chunk is built (pipeline.REBUILD_CHUNK). It reports no batch."""
+    durable before the next chunk is built (rebuilds.py). It reports no batch."""
 
     changes: Sequence[Change]
     documents: dict[str, int]

@@ -5,10 +5,11 @@ slow sink back-pressures the source instead of growing memory. The worker (the c
 takes a batch, resolves it to deduplicated document keys and builds each document once. The
 delivery thread (delivery.py) writes those documents, flushes, and only then confirms the
 batch's acks, batch after batch in the order they were sealed, while the worker already builds
-the next batch. (A batch served between the chunks of a large live rebuild is sealed, and so
-confirmed, before that rebuild.) The capture passes a change only once it and every change before
-it are confirmed, so a crash anywhere before a confirm leaves that batch and every later one to
-be redelivered, and redelivery is harmless because documents are rebuilt from the current rows.
+the next batch. (A live batch that rebuilds many documents is sealed only once its last chunk is
+built, so the batches taken meanwhile are confirmed before it.) The capture passes a change only
+once it and every change before it are confirmed, so a crash anywhere before a confirm leaves that
+batch and every later one to be redelivered, and redelivery is harmless because documents are
+rebuilt from the current rows.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.delivery import Delivery, Emptied, Seal
 from flusso_engine.documents.protocol import DocumentBuilder
 from flusso_engine.errors import DocumentsRejected, QueueClosed
-from flusso_engine.model import Change, Op, Rejection, RowKey, TableRef
+from flusso_engine.model import Change, Lsn, Op, Rejection, RowKey, TableRef
 from flusso_engine.observer import Observer
 from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
 from flusso_engine.queue.protocol import Queue
+from flusso_engine.rebuilds import REBUILD_BACKLOG, REBUILD_CHUNK, Held, Rebuilds, key_order
 from flusso_engine.sinks.protocol import Sink
 
 logger = logging.getLogger(__name__)
@@ -35,14 +37,6 @@ logger = logging.getLogger(__name__)
 #: streams from one statement (a quarter less engine CPU per document than calls of 1000, B1), and
 #: small enough that writing starts while the rest of a huge live batch is still being built.
 BUILD_CHUNK = 8192
-
-#: A live batch that rebuilds more documents of one index than this (a category renamed under
-#: thousands of products) builds them this many at a time and flushes each chunk before building
-#: the next, serving the changes that arrived meanwhile between two chunks (`_serve_waiting`).
-#: Otherwise every later change waited for the whole rebuild's flush: 1.5-2 s for 2,700-4,300
-#: product documents under the B3 load, which alone made its p99.
-REBUILD_CHUNK = 256
-
 
 class Pipeline:
     """Drives change streams through the edges; `pump` one stream at a time, `stop` from anywhere."""
@@ -134,74 +128,154 @@ class Pipeline:
     def _work(
         self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str] | None, policy: BatchPolicy
     ) -> None:
-        take = queue.take
-        # Only a live stream serves changes between the chunks of a large rebuild, and only with a
-        # delivery slot to spare beside the rebuild's own: a backfill's checkpoints need its
-        # batches confirmed in order, and with `ahead` 0 the served batch would wait for a slot
-        # that only the rebuild it interrupts can free.
-        serving = scope is None and policy.ahead > 0
+        if scope is None:
+            self._follow(queue, delivery, policy)
+        else:
+            self._seed(queue, feeder, delivery, scope, policy)
+
+    def _seed(
+        self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str], policy: BatchPolicy
+    ) -> None:
+        """Backfill batches, each built whole and sealed in the order taken: its checkpoints need
+        every batch confirmed after the one before."""
         while not self._stopping:
             delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
             if self._stopping:
                 return
-            batch = take(policy.max_changes, policy.max_delay, policy.idle_delay, delivery.idle)
+            batch = queue.take(policy.max_changes, policy.max_delay, policy.idle_delay, delivery.idle)
             if not batch:
                 return
             # Read `exhausted` before `empty`: once the feeder is done, emptiness is final.
-            caught_up = (scope is None or feeder.exhausted) and queue.empty()
-            between = (lambda: self._serve_waiting(queue, delivery, policy)) if serving else None
-            self._build(batch, scope, caught_up, delivery, between)
+            caught_up = feeder.exhausted and queue.empty()
+            started = time.perf_counter()
+            version = _version(batch)
+            documents: dict[str, int] = {}
+            for index, keys in self._affected(batch, scope, delivery).items():
+                if len(keys) <= BUILD_CHUNK:
+                    delivery.send(list(self._builder.build(index, keys, version)))
+                else:
+                    # A chunk at a time, in key order: the sink sends full bulk requests while the
+                    # next chunk is being built, so Postgres and OpenSearch work at the same time.
+                    ordered = sorted(keys, key=key_order)
+                    for at in range(0, len(ordered), BUILD_CHUNK):
+                        delivery.send(list(self._builder.build(index, ordered[at:at + BUILD_CHUNK], version)))
+                documents[index] = len(keys)
+            delivery.send(Seal(batch, documents, time.perf_counter() - started, caught_up))
 
-    def _serve_waiting(self, queue: Queue, delivery: Delivery, policy: BatchPolicy) -> None:
-        """Between two chunks of a large rebuild, build the changes waiting behind it as a batch
-        of its own. That batch is flushed with the rebuild's next chunk and confirmed before the
-        rebuild's own changes, which the acks allow: the slot still passes those only once the
-        whole rebuild is durable. Its own large rebuilds, if any, are built whole."""
-        if self._stopping or queue.empty():
-            return
-        delivery.begin_batch()  # waits for the chunk before to be flushed: the sink sets the pace
-        batch = queue.take(policy.max_changes, 0.0)
-        if batch:
-            self._build(batch, None, queue.empty(), delivery)
+    def _follow(self, queue: Queue, delivery: Delivery, policy: BatchPolicy) -> None:
+        """Live batches. Each turn takes the changes waiting (if any), builds their documents and
+        seals them, then builds one chunk of the oldest large rebuild and seals that: so a change
+        waits for at most one chunk of any rebuild, however many renames come one after another.
+        Each seal is preceded by `begin_batch`, so at most `ahead` seals wait for their flush."""
+        rebuilds = Rebuilds()
+        while not self._stopping:
+            delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
+            if self._stopping:
+                return
+            if not rebuilds:
+                batch = queue.take(policy.max_changes, policy.max_delay, policy.idle_delay, delivery.idle)
+                if not batch:
+                    return
+            elif rebuilds.backlog <= REBUILD_BACKLOG and not queue.empty():
+                batch = queue.take(policy.max_changes, 0.0)
+            else:
+                batch = []
+            sealed = bool(batch) and self._take_in(batch, queue.empty(), delivery, rebuilds)
+            if rebuilds:
+                if sealed:
+                    delivery.begin_batch()  # the batch used this turn's seal; the chunk needs its own
+                self._build_chunk(rebuilds, queue, delivery)
 
-    def _build(
-        self, batch: list[Change], scope: Collection[str] | None, caught_up: bool, delivery: Delivery,
-        between_chunks: Callable[[], None] | None = None,
-    ) -> None:
-        """Resolve and build one batch, handing its documents and then its seal to `delivery`.
-
-        With `between_chunks`, an index's documents beyond REBUILD_CHUNK are built a chunk at a
-        time, each chunk flushed (confirming nothing) before the next is built, and
-        `between_chunks` is called after each of those flushes is handed over."""
-        version = max(change.ack.lsn for change in batch)
+    def _take_in(self, batch: list[Change], caught_up: bool, delivery: Delivery, rebuilds: Rebuilds) -> bool:
+        """Build a live batch's documents and seal it, unless it rebuilds more than REBUILD_CHUNK
+        documents of an index: then the changes of the tables that ask for such a rebuild are
+        held (`_hold`), and only the rest of the batch is built and sealed now. Returns whether a
+        seal was sent. `caught_up`: nothing waited once the batch was taken."""
         started = time.perf_counter()
-        paused = 0.0  # time spent serving other batches and waiting for chunk flushes
+        affected = self._affected(batch, None, delivery)
+        if all(len(keys) <= REBUILD_CHUNK for keys in affected.values()):
+            self._seal_now(batch, affected, caught_up, started, delivery)
+            return True
+        (now, now_affected), (later, later_affected) = self._hold_apart(batch, affected)
+        if now:
+            self._seal_now(now, now_affected, caught_up, started, delivery)
+        if later:
+            self._hold(later, later_affected, delivery, rebuilds)
+        return bool(now)
+
+    def _hold_apart(
+        self, batch: list[Change], affected: dict[str, set[RowKey]]
+    ) -> tuple[tuple[list[Change], dict[str, set[RowKey]]], tuple[list[Change], dict[str, set[RowKey]]]]:
+        """The batch's changes to seal now and those to hold, with their documents, split by
+        table: a price change taken together with a tag rename then waits for no rebuild. Each
+        table's changes are resolved on their own, which only batches with a large rebuild pay.
+        When no table's changes alone rebuild more than REBUILD_CHUNK documents, none are held."""
+        tables = list(dict.fromkeys(change.table for change in batch))
+        if len(tables) == 1:
+            return ([], {}), (batch, affected)
+        now: tuple[list[Change], dict[str, set[RowKey]]] = ([], {})
+        later: tuple[list[Change], dict[str, set[RowKey]]] = ([], {})
+        for table in tables:
+            changes = [change for change in batch if change.table == table]
+            resolved = {index: keys for index, keys in self._builder.resolve(changes).items() if keys}
+            part = later if any(len(keys) > REBUILD_CHUNK for keys in resolved.values()) else now
+            part[0].extend(changes)
+            for index, keys in resolved.items():
+                part[1].setdefault(index, set()).update(keys)
+        return now, later
+
+    def _seal_now(
+        self, changes: list[Change], affected: dict[str, set[RowKey]], caught_up: bool, started: float,
+        delivery: Delivery,
+    ) -> None:
+        version = _version(changes)
+        for index, keys in affected.items():
+            delivery.send(list(self._builder.build(index, keys, version)))
+        documents = {index: len(keys) for index, keys in affected.items()}
+        delivery.send(Seal(changes, documents, time.perf_counter() - started, caught_up))
+
+    def _hold(
+        self, changes: list[Change], affected: dict[str, set[RowKey]], delivery: Delivery, rebuilds: Rebuilds
+    ) -> None:
+        """Build the held changes' few documents of an index now, queue their large rebuilds, and
+        leave their seal to the last chunk of those (`_build_chunk`)."""
+        started = time.perf_counter()
+        version = _version(changes)
+        large = {index: keys for index, keys in affected.items() if len(keys) > REBUILD_CHUNK}
+        for index, keys in affected.items():
+            if index not in large:
+                delivery.send(list(self._builder.build(index, keys, version)))
+        documents = {index: len(keys) for index, keys in affected.items()}
+        held = Held(changes, documents, time.perf_counter() - started, len(large))
+        for index, keys in large.items():
+            rebuilds.add(index, keys, version, held)
+
+    def _build_chunk(self, rebuilds: Rebuilds, queue: Queue, delivery: Delivery) -> None:
+        """Build and seal the next chunk of the oldest rebuild: its batch's seal when that was the
+        batch's last chunk, else a seal that makes the chunk durable and confirms nothing."""
+        started = time.perf_counter()
+        rebuild, chunk = rebuilds.next_chunk()
+        if chunk:
+            delivery.send(list(self._builder.build(rebuild.index, chunk, rebuild.version)))
+        held = rebuild.held
+        held.build_seconds += time.perf_counter() - started
+        if held.rebuilds:
+            delivery.send(Seal((), {}, 0.0, False))
+        else:
+            delivery.send(Seal(held.changes, held.documents, held.build_seconds, queue.empty()))
+
+    def _affected(self, batch: list[Change], scope: Collection[str] | None, delivery: Delivery) -> dict[str, set[RowKey]]:
+        """The keys of the documents the batch affects per index (in `scope`, if given), after
+        handing over the indexes a truncate in it emptied."""
         truncated = {change.table for change in batch if change.op is Op.TRUNCATE}
         if truncated:
             emptied = self._indexes_emptied_by(truncated, scope)
             if emptied:
                 delivery.send(Emptied(emptied))
-        documents: dict[str, int] = {}
-        for index, keys in self._builder.resolve(batch).items():
-            if not keys or (scope is not None and index not in scope):
-                continue
-            chunk = BUILD_CHUNK if between_chunks is None else REBUILD_CHUNK
-            if len(keys) <= chunk:
-                delivery.send(list(self._builder.build(index, keys, version)))
-            else:
-                # A chunk at a time, in key order: the sink sends full bulk requests while the
-                # next chunk is being built, so Postgres and OpenSearch work at the same time.
-                ordered = sorted(keys, key=_key_order)
-                for start in range(0, len(ordered), chunk):
-                    if start and between_chunks is not None:
-                        pause = time.perf_counter()
-                        delivery.begin_batch()
-                        delivery.send(Seal((), {}, 0.0, False))  # flush the chunk before, confirm nothing
-                        between_chunks()
-                        paused += time.perf_counter() - pause
-                    delivery.send(list(self._builder.build(index, ordered[start:start + chunk], version)))
-            documents[index] = len(keys)
-        delivery.send(Seal(batch, documents, time.perf_counter() - started - paused, caught_up))
+        return {
+            index: keys for index, keys in self._builder.resolve(batch).items()
+            if keys and (scope is None or index in scope)
+        }
 
     def _indexes_emptied_by(self, roots: set[TableRef], scope: Collection[str] | None) -> tuple[str, ...]:
         """A TRUNCATE of a root table empties its indexes: the delivery starts a fresh generation
@@ -232,10 +306,9 @@ class Pipeline:
             )
 
 
-def _key_order(key: RowKey) -> tuple[tuple[int, str], ...]:
-    """Numeric order for integer keys in text form (shorter first), a stable order for any
-    other: neighbouring keys then share chunks, which a builder can read as one key range."""
-    return tuple([(len(value), value) for value in key])  # a list first: 0.6 µs a key less than a generator
+def _version(batch: Sequence[Change]) -> Lsn:
+    """The version the batch's documents carry at least: its newest change's position."""
+    return max(change.ack.lsn for change in batch)
 
 
 class _Feeder(threading.Thread):

@@ -6,21 +6,51 @@ import threading
 from collections.abc import Collection, Sequence
 
 from flusso_engine.engine import Engine
-from flusso_engine.model import Change, Document, Lsn, RowKey
-from flusso_engine.pipeline import REBUILD_CHUNK
+from flusso_engine.model import Change, Document, Lsn, RowKey, TableRef
+from flusso_engine.rebuilds import REBUILD_BACKLOG, REBUILD_CHUNK
 from flusso_engine.policy import BatchPolicy
 
-from tests.engine.fakes import Background, InMemoryBuilder, Journal, PausingCapture, RecordingSink, ScriptedCapture, change
+from tests.engine.fakes import (
+    USERS,
+    Background,
+    InMemoryBuilder,
+    Journal,
+    PausingCapture,
+    RecordingSink,
+    ScriptedCapture,
+    change,
+)
 from tests.engine.waiting import eventually
 
 #: A change that rebuilds this many documents, as a category renamed under its products does.
 FAN_OUT = 4 * REBUILD_CHUNK
 LIVE = BatchPolicy(max_changes=100, max_delay=10.0)
+#: Two changes a batch, whatever the delay.
+IN_PAIRS = BatchPolicy(max_changes=2, max_delay=10.0, idle_delay=None)
+TAGS = TableRef("public", "tags")
+#: One change a batch: each rename is a batch of its own, as renames a while apart are.
+ONE_BY_ONE = BatchPolicy(max_changes=1, max_delay=10.0)
+
+
+def fan(n: int, seq: int) -> Change:
+    """A change that rebuilds FAN_OUT documents of its own: the n-th of several renames."""
+    return change(f"fan{n}", seq)
+
+
+def fanned_keys(n: int) -> list[RowKey]:
+    """The documents the n-th rename rebuilds."""
+    return [(str(10_000 * (n + 1) + i),) for i in range(FAN_OUT)]
+
+
+def few(n: int, seq: int, table: TableRef) -> Change:
+    """A change that rebuilds just over half a chunk of documents of its own."""
+    return change(f"few{n}", seq, table=table)
 
 
 class FanOutBuilder(InMemoryBuilder):
-    """Resolves the change keyed "fan" to FAN_OUT documents; every build call waits for `release`
-    once `building` is set by the first, so a test can hold the first chunk."""
+    """Resolves a change keyed "fan" (or "fanN") to FAN_OUT documents, one keyed "fewN" to just
+    over half a chunk; every build call waits for `release` once `building` is set by the
+    first, so a test can hold the first chunk."""
 
     def __init__(self, journal: Journal) -> None:
         super().__init__(journal)
@@ -29,15 +59,37 @@ class FanOutBuilder(InMemoryBuilder):
         self.release.set()
 
     def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
-        targets = super().resolve([c for c in changes if c.key != ("fan",)])
-        if any(c.key == ("fan",) for c in changes):
-            targets.setdefault("users", set()).update((str(10_000 + i),) for i in range(FAN_OUT))
+        fans = [c for c in changes if c.key[0].startswith(("fan", "few"))]
+        targets = super().resolve([c for c in changes if c not in fans])
+        for c in fans:
+            self.journal.append(f"resolve {c.key[0]}")
+            n = int(c.key[0][3:] or 0)
+            keys = fanned_keys(n) if c.key[0].startswith("fan") else fanned_keys(100 + n)[:REBUILD_CHUNK // 2 + 1]
+            targets.setdefault("users", set()).update(keys)
         return targets
 
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
         self.building.set()
         self.release.wait(5)
         return super().build(index, keys, version)
+
+
+def run_until_confirmed(script: list[Change], policy: BatchPolicy) -> tuple[Journal, FanOutBuilder]:
+    """Run `script` with every change already queued before the first chunk is built, until all
+    are confirmed; the journal and builder tell what happened in which order."""
+    journal = Journal()
+    builder = FanOutBuilder(journal)
+    builder.release.clear()
+    capture = ScriptedCapture(journal, script, hold_open=True)
+    engine = Engine(capture, builder, RecordingSink(journal), batch=policy, skip_backfill=True)
+
+    run = Background(engine.run)
+    assert eventually(capture.exhausted.is_set)
+    builder.release.set()
+    assert eventually(lambda: capture.confirmed_seqs == sorted(c.ack.seq for c in script))
+    engine.stop()
+    run.join()
+    return journal, builder
 
 
 def test_a_change_behind_a_large_rebuild_is_confirmed_before_the_rebuild_ends() -> None:
@@ -93,7 +145,7 @@ def test_a_large_rebuild_builds_no_chunk_while_two_wait_for_their_flush() -> Non
     assert paced
 
 
-def test_without_a_batch_ahead_a_large_rebuild_is_built_whole() -> None:
+def test_without_a_batch_ahead_each_chunk_is_flushed_before_the_next_is_built() -> None:
     journal = Journal()
     capture = ScriptedCapture(journal, [change("fan", 0)], hold_open=True)
     policy = BatchPolicy(max_changes=100, max_delay=10.0, ahead=0)
@@ -104,4 +156,52 @@ def test_without_a_batch_ahead_a_large_rebuild_is_built_whole() -> None:
     engine.stop()
     run.join()
 
-    assert len(journal.entries("build")) == 1
+    steps = [entry.split()[0] for entry in journal if entry.startswith(("build", "flush"))]
+    assert steps == ["build", "flush"] * (FAN_OUT // REBUILD_CHUNK)
+
+
+def test_a_rename_arriving_during_a_large_rebuild_is_rebuilt_a_chunk_at_a_time_too() -> None:
+    journal, builder = run_until_confirmed([fan(0, 0), fan(1, 1), change(1, 2)], ONE_BY_ONE)
+
+    assert max(len(keys) for _, keys, _ in builder.builds) <= REBUILD_CHUNK
+    assert len(builder.builds) == 2 * FAN_OUT // REBUILD_CHUNK + 1
+
+
+def test_a_change_behind_two_renames_is_confirmed_before_either_rebuild_ends() -> None:
+    journal, _ = run_until_confirmed([fan(0, 0), fan(1, 1), change(1, 2)], ONE_BY_ONE)
+
+    assert journal.index("confirm 2") < journal.index("confirm 0") < journal.index("confirm 1")
+
+
+def test_a_change_taken_together_with_a_rename_of_another_table_waits_for_no_rebuild() -> None:
+    journal, _ = run_until_confirmed([change("fan", 0, table=TAGS), change(1, 1)], IN_PAIRS)
+
+    assert journal.index("confirm 1") < journal.index("confirm 0")
+
+
+def test_a_batch_whose_tables_rebuild_more_than_a_chunk_only_together_is_sealed_whole_at_once() -> None:
+    journal, _ = run_until_confirmed([few(0, 0, TAGS), few(1, 1, USERS)], IN_PAIRS)
+
+    assert journal.entries("confirm") == ["confirm 0,1"]
+
+
+def test_a_rename_repeated_during_its_rebuild_rebuilds_only_the_documents_already_rebuilt() -> None:
+    journal, builder = run_until_confirmed([fan(0, 0), fan(0, 1)], ONE_BY_ONE)
+
+    assert sum(len(keys) for _, keys, _ in builder.builds) == FAN_OUT + REBUILD_CHUNK
+    assert journal.index("confirm 0") < journal.index("confirm 1")
+
+
+def test_no_change_is_taken_while_the_rebuilds_under_way_have_more_than_the_backlog_to_build() -> None:
+    # Each turn takes one rename and builds one chunk: the backlog grows by the difference.
+    renames = [fan(n, n) for n in range(REBUILD_BACKLOG // (FAN_OUT - REBUILD_CHUNK) + 2)]
+    journal, _ = run_until_confirmed(renames, ONE_BY_ONE)
+
+    waiting = most = 0
+    for entry in journal:
+        if entry.startswith("resolve fan"):
+            waiting += FAN_OUT
+        elif entry.startswith("build"):
+            waiting -= entry.count(",") + 1
+        most = max(most, waiting)
+    assert REBUILD_BACKLOG < most <= REBUILD_BACKLOG + FAN_OUT
