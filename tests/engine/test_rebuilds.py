@@ -128,6 +128,23 @@ def test_a_large_rebuild_is_confirmed_only_after_its_last_chunk_is_flushed() -> 
     assert len(sink.store) == FAN_OUT
 
 
+def test_a_run_stopped_during_a_large_rebuild_leaves_its_change_unconfirmed() -> None:
+    journal = Journal()
+    builder = FanOutBuilder(journal)
+    builder.release.clear()
+    capture = PausingCapture(journal, builder.building, [fan(0, 0), change(1, 1)])
+    engine = Engine(capture, builder, RecordingSink(journal), batch=LIVE, skip_backfill=True)
+
+    run = Background(engine.run)
+    assert eventually(capture.exhausted.is_set)
+    engine.stop()
+    builder.release.set()
+    run.join()
+
+    assert capture.confirmed_seqs == []
+    assert len(journal.entries("build")) == 1  # the chunk under way, and nothing after the stop
+
+
 def test_a_large_rebuild_builds_no_chunk_while_two_wait_for_their_flush() -> None:
     journal = Journal()
     gate = threading.Event()
