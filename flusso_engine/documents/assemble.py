@@ -174,7 +174,7 @@ class _Assembler:
             lat, lon = column(alias, field.lat), column(alias, field.lon)
             return sql.SQL("CASE WHEN {lat} IS NULL OR {lon} IS NULL THEN NULL "
                            "ELSE json_build_object('lat', {lat}, 'lon', {lon}) END").format(lat=lat, lon=lon)
-        if isinstance(field, (JoinField, CountField, AvgField, ValueAggregate, IdsField)):
+        if isinstance(field, (JoinField, AggregateField)):
             return self._relation(self._plan.relation(path))
         assert isinstance(field, ColumnSourced)
         return self._column_value(field, alias, table, path)
