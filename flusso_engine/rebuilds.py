@@ -24,9 +24,10 @@ from flusso_engine.model import Change, Lsn, RowKey
 #: Documents of one index a live batch may rebuild at once; more are built this many per turn.
 REBUILD_CHUNK = 256
 
-#: Documents the large rebuilds under way may still have to build before the worker stops taking
-#: new batches: the queue then fills and holds the capture back, so renames coming faster than
-#: the sink can follow them grow no list of pending documents.
+#: Documents the rebuilds queued behind the one under way may hold before the worker stops taking
+#: new batches: the queue then fills and holds the capture back, so large rebuilds asked for
+#: faster than the sink can follow grow no list of pending documents. The one under way does not
+#: count: however large, it lets the changes behind it through.
 REBUILD_BACKLOG = 65_536
 
 
@@ -64,11 +65,18 @@ class Rebuilds:
 
     def __init__(self) -> None:
         self._waiting: deque[Rebuild] = deque()
-        #: Documents still to build, over every rebuild waiting.
-        self.backlog = 0
+        self._unbuilt = 0  # documents still to build, over every rebuild waiting
 
     def __bool__(self) -> bool:
         return bool(self._waiting)
+
+    @property
+    def backlog(self) -> int:
+        """Documents still to build by the rebuilds behind the oldest."""
+        if not self._waiting:
+            return 0
+        oldest = self._waiting[0]
+        return self._unbuilt - (len(oldest.keys) - oldest.built)
 
     def add(self, index: str, keys: set[RowKey], version: Lsn, held: Held) -> None:
         """Queue the rebuild of `keys` of `index` for `held`, less those an older one will build."""
@@ -76,7 +84,7 @@ class Rebuilds:
             if older.index == index:
                 keys.difference_update(older.keys[older.built:])
         self._waiting.append(Rebuild(index, sorted(keys, key=key_order), version, held))
-        self.backlog += len(keys)
+        self._unbuilt += len(keys)
 
     def next_chunk(self) -> tuple[Rebuild, list[RowKey]]:
         """The oldest rebuild and its next REBUILD_CHUNK keys, done with it when they are its last
@@ -84,7 +92,7 @@ class Rebuilds:
         rebuild = self._waiting[0]
         chunk = rebuild.keys[rebuild.built:rebuild.built + REBUILD_CHUNK]
         rebuild.built += len(chunk)
-        self.backlog -= len(chunk)
+        self._unbuilt -= len(chunk)
         if rebuild.built == len(rebuild.keys):
             self._waiting.popleft()
             rebuild.held.rebuilds -= 1

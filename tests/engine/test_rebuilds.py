@@ -32,14 +32,14 @@ TAGS = TableRef("public", "tags")
 ONE_BY_ONE = BatchPolicy(max_changes=1, max_delay=10.0)
 
 
+#: Documents a change keyed "<kind><n>" rebuilds, by kind: a rename, a change that rebuilds just
+#: over half a chunk, and a rename under more documents than the backlog allows to wait.
+SIZES = {"fan": FAN_OUT, "few": REBUILD_CHUNK // 2 + 1, "huge": REBUILD_BACKLOG + FAN_OUT}
+
+
 def fan(n: int, seq: int) -> Change:
     """A change that rebuilds FAN_OUT documents of its own: the n-th of several renames."""
     return change(f"fan{n}", seq)
-
-
-def fanned_keys(n: int) -> list[RowKey]:
-    """The documents the n-th rename rebuilds."""
-    return [(str(10_000 * (n + 1) + i),) for i in range(FAN_OUT)]
 
 
 def few(n: int, seq: int, table: TableRef) -> Change:
@@ -47,10 +47,17 @@ def few(n: int, seq: int, table: TableRef) -> Change:
     return change(f"few{n}", seq, table=table)
 
 
+def fanned_keys(key: str) -> list[RowKey]:
+    """The documents a change keyed `key` rebuilds, none of them another's."""
+    kind = key.rstrip("0123456789")
+    n = int(key[len(kind):] or 0)
+    start = 1_000_000 * (list(SIZES).index(kind) + 1) + 100_000 * n
+    return [(str(start + i),) for i in range(SIZES[kind])]
+
+
 class FanOutBuilder(InMemoryBuilder):
-    """Resolves a change keyed "fan" (or "fanN") to FAN_OUT documents, one keyed "fewN" to just
-    over half a chunk; every build call waits for `release` once `building` is set by the
-    first, so a test can hold the first chunk."""
+    """Resolves a change keyed after a kind of SIZES to that many documents; every build call
+    waits for `release` once `building` is set by the first, so a test can hold the first chunk."""
 
     def __init__(self, journal: Journal) -> None:
         super().__init__(journal)
@@ -59,13 +66,11 @@ class FanOutBuilder(InMemoryBuilder):
         self.release.set()
 
     def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
-        fans = [c for c in changes if c.key[0].startswith(("fan", "few"))]
+        fans = [c for c in changes if c.key[0].startswith(tuple(SIZES))]
         targets = super().resolve([c for c in changes if c not in fans])
         for c in fans:
             self.journal.append(f"resolve {c.key[0]}")
-            n = int(c.key[0][3:] or 0)
-            keys = fanned_keys(n) if c.key[0].startswith("fan") else fanned_keys(100 + n)[:REBUILD_CHUNK // 2 + 1]
-            targets.setdefault("users", set()).update(keys)
+            targets.setdefault("users", set()).update(fanned_keys(c.key[0]))
         return targets
 
     def build(self, index: str, keys: Collection[RowKey], version: Lsn) -> list[Document]:
@@ -209,9 +214,10 @@ def test_a_rename_repeated_during_its_rebuild_rebuilds_only_the_documents_alread
     assert journal.index("confirm 0") < journal.index("confirm 1")
 
 
-def test_no_change_is_taken_while_the_rebuilds_under_way_have_more_than_the_backlog_to_build() -> None:
-    # Each turn takes one rename and builds one chunk: the backlog grows by the difference.
-    renames = [fan(n, n) for n in range(REBUILD_BACKLOG // (FAN_OUT - REBUILD_CHUNK) + 2)]
+def test_no_change_is_taken_while_the_rebuilds_behind_the_one_under_way_have_more_than_the_backlog() -> None:
+    # Each turn takes one rename and builds one chunk: the backlog grows by the difference, to
+    # more than REBUILD_BACKLOG + 2 * FAN_OUT if nothing held it back.
+    renames = [fan(n, n) for n in range(REBUILD_BACKLOG // (FAN_OUT - REBUILD_CHUNK) + 4)]
     journal, _ = run_until_confirmed(renames, ONE_BY_ONE)
 
     waiting = most = 0
@@ -221,4 +227,10 @@ def test_no_change_is_taken_while_the_rebuilds_under_way_have_more_than_the_back
         elif entry.startswith("build"):
             waiting -= entry.count(",") + 1
         most = max(most, waiting)
-    assert REBUILD_BACKLOG < most <= REBUILD_BACKLOG + FAN_OUT
+    assert REBUILD_BACKLOG < most <= REBUILD_BACKLOG + 2 * FAN_OUT
+
+
+def test_a_rename_under_more_documents_than_the_backlog_still_lets_the_next_change_through() -> None:
+    _, builder = run_until_confirmed([change("huge", 0), change(1, 1)], ONE_BY_ONE)
+
+    assert builder.builds[1][1] == {("1",)}  # built in the turn after the first chunk
