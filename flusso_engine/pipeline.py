@@ -165,7 +165,8 @@ class Pipeline:
     def _follow(self, queue: Queue, delivery: Delivery, policy: BatchPolicy) -> None:
         """Live batches. Each turn takes the changes waiting (if any), builds their documents and
         seals them, then builds one chunk of the oldest large rebuild and seals that: so a change
-        waits for at most one chunk of any rebuild, however many renames come one after another.
+        that asks for no large rebuild itself waits for at most one chunk of any, however many
+        renames come one after another.
         Each seal is preceded by `begin_batch`, so at most `ahead` seals wait for their flush."""
         rebuilds = Rebuilds()
         while not self._stopping:
