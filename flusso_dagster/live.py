@@ -113,12 +113,14 @@ class LiveRun:
         """One observation per index with its documents written, and the slot's lag."""
         position = slot_position(self.settings.source.url.get_secret_value(), self.flusso.slot)
         _, written, _, latency = self.progress.snapshot()
+        rebuilding = self.progress.rebuilding()
         for name, index in self.indexes.items():
             self.context.log_event(dg.AssetObservation(
                 asset_key=self.translator.get_index_key(index),
                 metadata={
                     "documents_written": dg.MetadataValue.int(written.get(name, 0)),
                     "documents_since_last_report": dg.MetadataValue.int(written.get(name, 0) - self._reported.get(name, 0)),
+                    "rebuild_pending_documents": dg.MetadataValue.int(rebuilding.get(name, 0)),
                     "lag_bytes": dg.MetadataValue.int(position.lag_bytes) if position.lag_bytes is not None else "no slot yet",
                     "lag_seconds": dg.MetadataValue.float(round(latency, 3)) if latency is not None else "no changes yet",
                     "last_lsn": format_lsn(position.confirmed) if position.confirmed is not None else "no slot yet",

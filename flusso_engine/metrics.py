@@ -7,6 +7,7 @@ The engine's events feed the counters and the latency histograms; the flushes' o
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -42,6 +43,10 @@ class RunMetrics(NullObserver):
             buckets=LATENCY_BUCKETS, registry=r,
         )
         self.slot_lag = Gauge("flusso_replication_slot_lag_bytes", "WAL bytes the slot has not confirmed", registry=r)
+        self.rebuild_pending = Gauge(
+            "flusso_rebuild_pending_documents", "Documents large live rebuilds have still to build", ["index"], registry=r
+        )
+        self._rebuilding: set[str] = set()
 
     def index_seeded(self, index: str) -> None:
         self.indexes_seeded.labels(index).inc()
@@ -57,6 +62,14 @@ class RunMetrics(NullObserver):
 
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
         self.documents_quarantined.labels(index).inc()
+
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
+        """An index the report leaves out goes back to 0: its rebuilds are done."""
+        for index in self._rebuilding - documents.keys():
+            self.rebuild_pending.labels(index).set(0)
+        for index, count in documents.items():
+            self.rebuild_pending.labels(index).set(count)
+        self._rebuilding = set(documents)
 
     def error(self, error: BaseException) -> None:
         self.errors.inc()

@@ -61,6 +61,11 @@ class Observer(Protocol):
         """A flush left nothing waiting: the sink reflects every change captured so far."""
         ...
 
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
+        """Documents that large live rebuilds (a rename under thousands of rows) have still to
+        build, per index; reported when that changes, empty once none is left."""
+        ...
+
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
         """The sink rejected a document of a `skip` index; the run went on without it."""
         ...
@@ -99,6 +104,9 @@ class NullObserver:
         pass
 
     def caught_up(self) -> None:
+        pass
+
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
         pass
 
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
@@ -148,6 +156,10 @@ class FanOutObserver:
     def caught_up(self) -> None:
         for observer in self._observers:
             observer.caught_up()
+
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
+        for observer in self._observers:
+            observer.rebuilds_pending(documents)
 
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
         for observer in self._observers:

@@ -167,8 +167,10 @@ class Pipeline:
         seals them, then builds one chunk of the oldest large rebuild and seals that: so a change
         that asks for no large rebuild itself waits for at most one chunk of any, however many
         renames come one after another.
-        Each seal is preceded by `begin_batch`, so at most `ahead` seals wait for their flush."""
+        Each seal is preceded by `begin_batch`, so at most `ahead` seals wait for their flush.
+        The documents the rebuilds have still to build are reported whenever that changes."""
         rebuilds = Rebuilds()
+        reported: dict[str, int] = {}
         while not self._stopping:
             delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
             if self._stopping:
@@ -186,6 +188,9 @@ class Pipeline:
                 if sealed:
                     delivery.begin_batch()  # the batch used this turn's seal; the chunk needs its own
                 self._build_chunk(rebuilds, queue, delivery)
+            if (pending := rebuilds.pending()) != reported:
+                self._observer.rebuilds_pending(pending)
+                reported = pending
 
     def _take_in(self, batch: list[Change], caught_up: bool, delivery: Delivery, rebuilds: Rebuilds) -> bool:
         """Build a live batch's documents and seal it, unless it rebuilds more than REBUILD_CHUNK

@@ -31,6 +31,7 @@ class Progress(NullObserver):
         self.live = threading.Event()
         self.quarantined: Counter[str] = Counter()
         self._seeded: list[str] = []
+        self._rebuilding: dict[str, int] = {}
 
     def backfill_started(self, indexes: Sequence[str]) -> None:
         with self._lock:
@@ -57,6 +58,15 @@ class Progress(NullObserver):
     def document_quarantined(self, index: str, id: str, reason: str) -> None:
         with self._lock:
             self.quarantined[index] += 1
+
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
+        with self._lock:
+            self._rebuilding = dict(documents)
+
+    def rebuilding(self) -> dict[str, int]:
+        """Documents large live rebuilds have still to build, per index (absent: none)."""
+        with self._lock:
+            return dict(self._rebuilding)
 
     def quarantined_total(self) -> int:
         with self._lock:

@@ -78,6 +78,13 @@ class Rebuilds:
         oldest = self._waiting[0]
         return self._unbuilt - (len(oldest.keys) - oldest.built)
 
+    def pending(self) -> dict[str, int]:
+        """Documents still to build per index, over every rebuild waiting (none: an empty dict)."""
+        documents: dict[str, int] = {}
+        for rebuild in self._waiting:
+            documents[rebuild.index] = documents.get(rebuild.index, 0) + len(rebuild.keys) - rebuild.built
+        return documents
+
     def add(self, index: str, keys: set[RowKey], version: Lsn, held: Held) -> None:
         """Queue the rebuild of `keys` of `index` for `held`, less those an older one will build."""
         for older in self._waiting:

@@ -77,6 +77,7 @@ class RunStatus(NullObserver):
 
     def to_json(self) -> dict[str, Any]:
         changes, documents, backfill, latency = self._progress.snapshot()
+        rebuilding = self._progress.rebuilding()
         with self._lock:
             confirmed = self._position.confirmed if self._position else None
             return {
@@ -84,7 +85,10 @@ class RunStatus(NullObserver):
                 "ready": self._caught_up and self.phase == "live",
                 "uptime_seconds": round(time.monotonic() - self._started, 1),
                 "indexes": {
-                    name: {"state": state, "documents": documents.get(name, 0), "backfill_rows": backfill.get(name, 0)}
+                    name: {
+                        "state": state, "documents": documents.get(name, 0), "backfill_rows": backfill.get(name, 0),
+                        "rebuild_pending": rebuilding.get(name, 0),
+                    }
                     for name, state in self._indexes.items()
                 },
                 "slot_lag_bytes": self._position.lag_bytes if self._position else None,

@@ -92,3 +92,15 @@ def test_a_second_live_run_on_the_same_slot_is_refused(
         )
     assert not result.success
     assert "another live run already follows slot" in result.failure_data_for_node("flusso_live").error.to_string()
+
+
+def test_live_job_observes_each_index_with_its_lag_and_documents_left_to_rebuild(
+    instance: dg.DagsterInstance, demo_config: Path, slot_name: str
+) -> None:
+    result = _run_live(instance, demo_config, slot_name, seconds=6)
+
+    observations = [event.event_specific_data.asset_observation for event in result.all_events if event.is_asset_observation]
+    assert {observation.asset_key.path[-1] for observation in observations} == {"users", "orders", "products"}
+    metadata = observations[-1].metadata
+    assert metadata["rebuild_pending_documents"].value == 0
+    assert {"documents_written", "lag_bytes", "lag_seconds", "last_lsn"} <= metadata.keys()

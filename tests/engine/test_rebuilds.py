@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from flusso_engine.engine import Engine
 from flusso_engine.model import Change, Document, Lsn, RowKey, TableRef
+from flusso_engine.observer import NullObserver, Observer
 from flusso_engine.rebuilds import REBUILD_BACKLOG, REBUILD_CHUNK
 from flusso_engine.policy import BatchPolicy
 
@@ -79,14 +80,26 @@ class FanOutBuilder(InMemoryBuilder):
         return super().build(index, keys, version)
 
 
-def run_until_confirmed(script: list[Change], policy: BatchPolicy) -> tuple[Journal, FanOutBuilder]:
+class PendingReports(NullObserver):
+    """Every report of the documents left to rebuild, in order."""
+
+    def __init__(self) -> None:
+        self.reports: list[dict[str, int]] = []
+
+    def rebuilds_pending(self, documents: Mapping[str, int]) -> None:
+        self.reports.append(dict(documents))
+
+
+def run_until_confirmed(
+    script: list[Change], policy: BatchPolicy, observer: Observer | None = None
+) -> tuple[Journal, FanOutBuilder]:
     """Run `script` with every change already queued before the first chunk is built, until all
     are confirmed; the journal and builder tell what happened in which order."""
     journal = Journal()
     builder = FanOutBuilder(journal)
     builder.release.clear()
     capture = ScriptedCapture(journal, script, hold_open=True)
-    engine = Engine(capture, builder, RecordingSink(journal), batch=policy, skip_backfill=True)
+    engine = Engine(capture, builder, RecordingSink(journal), batch=policy, skip_backfill=True, observer=observer)
 
     run = Background(engine.run)
     assert eventually(capture.exhausted.is_set)
@@ -234,3 +247,21 @@ def test_a_rename_under_more_documents_than_the_backlog_still_lets_the_next_chan
     _, builder = run_until_confirmed([change("huge", 0), change(1, 1)], ONE_BY_ONE)
 
     assert builder.builds[1][1] == {("1",)}  # built in the turn after the first chunk
+
+
+def test_the_documents_left_to_rebuild_are_reported_after_each_chunk_until_none_is_left() -> None:
+    observer = PendingReports()
+    run_until_confirmed([fan(0, 0)], ONE_BY_ONE, observer)
+
+    chunks = FAN_OUT // REBUILD_CHUNK
+    assert observer.reports == [{"users": FAN_OUT - n * REBUILD_CHUNK} for n in range(1, chunks)] + [{}]
+
+
+def test_the_documents_left_to_rebuild_count_each_merged_rename_once() -> None:
+    observer = PendingReports()
+    run_until_confirmed([fan(0, 0), fan(0, 1)], ONE_BY_ONE, observer)
+
+    # The repeat, taken after the first chunk, adds only that chunk's documents: one chunk later
+    # as many are left as after the first, never the sum of both renames.
+    assert max(report.get("users", 0) for report in observer.reports) == FAN_OUT - REBUILD_CHUNK
+    assert observer.reports[-1] == {}
