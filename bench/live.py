@@ -122,6 +122,16 @@ def run_load(database_url: str, rate: float, seconds: float, seed: int) -> None:
 
 
 @dataclass(frozen=True)
+class LatencyRun:
+    """One measured load: every change's latency, those still unconfirmed at its end counted at
+    what they had waited; and the latency floor measured after it."""
+
+    latencies: list[float]
+    unconfirmed: int
+    floor: float
+
+
+@dataclass(frozen=True)
 class Latency:
     p50: float
     p95: float
@@ -130,6 +140,13 @@ class Latency:
     floor: float
     #: Changes read but still unconfirmed when the run ended (counted at what they had waited).
     unconfirmed: int
+
+    @classmethod
+    def pooled(cls, runs: Sequence[LatencyRun]) -> Latency:
+        """Percentiles over every change of `runs` together, as of one longer run; the lowest floor."""
+        latencies = [value for run in runs for value in run.latencies]
+        return cls(percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 0.99), len(latencies),
+                   min(run.floor for run in runs), sum(run.unconfirmed for run in runs))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -158,7 +175,7 @@ def timed_engine(stack: Stack, database_url: str, schemas: dict[str, Path], work
 
 
 def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float,
-            profile: Path | None = None) -> Latency:
+            profile: Path | None = None) -> LatencyRun:
     """Engine in this process (its worker on the main thread, under pyinstrument if `profile`
     names where its report goes); the demo load in another. A measured run is not profiled: the
     profiler's hook on every Python call slows the engine it watches."""
@@ -187,10 +204,9 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
         profile.write_text(profiler.output_text(unicode=True))
     stack.drop_slots()
     late = capture.unconfirmed(time.time())
-    lat = capture.latencies + late
     policy = RunOptions().batch  # a lone change waits the idle delay, when the policy has one
     floor = (policy.max_delay if policy.idle_delay is None else policy.idle_delay) + bulk_round_trip(stack.opensearch_url)
-    return Latency(percentile(lat, 0.5), percentile(lat, 0.95), percentile(lat, 0.99), len(lat), floor, len(late))
+    return LatencyRun(capture.latencies + late, len(late), floor)
 
 
 class FlussoRun:
