@@ -24,7 +24,7 @@ from flusso_engine.capture.protocol import ChangeCapture
 from flusso_engine.collector import settle_for_streaming
 from flusso_engine.engine import Engine
 from flusso_engine.model import Ack, Change, RowKey, TableRef
-from flusso_engine.observer import NullObserver
+from flusso_engine.observer import FanOutObserver, NullObserver, Observer
 from flusso_engine.schema import load_config
 
 #: Load processes share the rate above this many changes/s each (one process keeps it with room to spare).
@@ -38,11 +38,16 @@ class TimedCapture:
     def __init__(self, inner: ChangeCapture) -> None:
         self._inner = inner
         self._commits: dict[int, float] = {}
-        self.latencies: list[float] = []
+        #: (commit time, latency) of every change confirmed so far.
+        self.confirmed: list[tuple[float, float]] = []
 
     @property
     def pending(self) -> int:
         return len(self._commits)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [latency for _, latency in self.confirmed]
 
     def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
         return self._inner.snapshot(tables, after)
@@ -63,7 +68,7 @@ class TimedCapture:
         for ack in acks:
             committed = self._commits.pop(ack.seq, None)
             if committed is not None:
-                self.latencies.append(now - committed)
+                self.confirmed.append((committed, now - committed))
         self._inner.confirm(acks)
 
     def stop(self) -> None:
@@ -102,7 +107,7 @@ def await_following(observer: LiveStarted, capture: TimedCapture, database_url: 
         raise RuntimeError("the engine never started following the live stream")
     run_load(database_url, WARM_UP_RATE, WARM_UP_SECONDS, seed=11)
     await_confirmed(capture)
-    capture.latencies.clear()
+    capture.confirmed.clear()
 
 
 def await_confirmed(capture: TimedCapture, seconds: float = 30) -> None:
@@ -129,6 +134,8 @@ class LatencyRun:
     latencies: list[float]
     unconfirmed: int
     floor: float
+    #: (commit time, latency) of each change confirmed.
+    confirmed: list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -161,31 +168,34 @@ def bulk_round_trip(opensearch_url: str, requests: int = 50) -> float:
     return post_bulk(opensearch_url, [body] * requests, 1) / requests
 
 
-def timed_engine(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path) -> tuple[Engine, TimedCapture, LiveStarted]:
-    """An engine as `flusso run` builds it, on a slot of its own, whose capture times every change."""
+def timed_engine(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path,
+                 observer: Observer | None = None) -> tuple[Engine, TimedCapture, LiveStarted]:
+    """An engine as `flusso run` builds it, on a slot of its own, whose capture times every change;
+    `observer` hears its events too."""
     slot = f"bench_{uuid.uuid4().hex[:8]}"
     config = load_config(write_config(workdir / f"{slot}.toml", database_url, stack.opensearch_url, f"{slot}_", schemas))
     options = RunOptions(slot=slot, publication=slot)
     indexes = selected_indexes(config)
     capture = TimedCapture(build_capture(config, options, indexes))
-    observer = LiveStarted()
+    started = LiveStarted()
     engine = Engine(capture, build_builder(config, indexes), build_sink(config, options), batch=options.batch,
-                    failures=failure_policies(config), observer=observer)
-    return engine, capture, observer
+                    failures=failure_policies(config), observer=FanOutObserver([started] + ([observer] if observer else [])))
+    return engine, capture, started
 
 
 def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: Path, rate: float, seconds: float,
-            profile: Path | None = None) -> LatencyRun:
+            profile: Path | None = None, observer: Observer | None = None) -> LatencyRun:
     """Engine in this process (its worker on the main thread, under pyinstrument if `profile`
-    names where its report goes); the demo load in another. A measured run is not profiled: the
-    profiler's hook on every Python call slows the engine it watches."""
+    names where its report goes; `observer` hears its events); the demo load in another. A
+    measured run is not profiled: the profiler's hook on every Python call slows the engine it
+    watches."""
     from pyinstrument import Profiler
 
-    engine, capture, observer = timed_engine(stack, database_url, schemas, workdir)
+    engine, capture, started = timed_engine(stack, database_url, schemas, workdir, observer)
 
     def drive() -> None:
         try:
-            await_following(observer, capture, database_url)
+            await_following(started, capture, database_url)
             run_load(database_url, rate, seconds, seed=3)
             await_confirmed(capture)
         finally:
@@ -206,7 +216,7 @@ def latency(stack: Stack, database_url: str, schemas: dict[str, Path], workdir: 
     late = capture.unconfirmed(time.time())
     policy = RunOptions().batch  # a lone change waits the idle delay, when the policy has one
     floor = (policy.max_delay if policy.idle_delay is None else policy.idle_delay) + bulk_round_trip(stack.opensearch_url)
-    return LatencyRun(capture.latencies + late, len(late), floor)
+    return LatencyRun(capture.latencies + late, len(late), floor, capture.confirmed)
 
 
 class FlussoRun:

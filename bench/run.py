@@ -24,6 +24,7 @@ import psycopg
 from bench import backfill, cpu, fanout, live, opensearch_sink
 from bench.report import Figure, machine, write_results
 from bench.stack import DEMO, FLAT, NESTED, Stack, started
+from bench.timeline import Timeline
 from dev.demo.generate import generate
 from dev.home import PROJECT_ROOT
 from flusso_engine.policy import BACKFILL_BATCH
@@ -137,7 +138,14 @@ class Run:
         runs = []
         for n in range(1, LATENCY_RUNS + 1):
             log(f"B3 run {n}: demo load at {s.latency_rate:g} changes/s for {s.latency_seconds:g} s, flusso following, measured")
-            runs.append(live.latency(self.stack, url, DEMO, self.workdir, s.latency_rate, s.latency_seconds))
+            timeline = Timeline(self.stack.opensearch_url, url, self.stack.postgres.datadir)
+            timeline.start()
+            try:
+                runs.append(live.latency(self.stack, url, DEMO, self.workdir, s.latency_rate, s.latency_seconds,
+                                         observer=timeline))
+            finally:
+                timeline.stop()
+            timeline.write(OUT / f"b3_timeline_{n}.txt", runs[-1].confirmed)
         result = live.Latency.pooled(runs)
         note = (f"{result.changes:,} changes over {LATENCY_RUNS} runs ({result.unconfirmed:,} still unconfirmed at the end, "
                 f"counted at what they had waited); p99 by run: "
@@ -283,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         "B3: the engine runs in the harness process; a shorter run under pyinstrument comes first (profile: "
         f"bench/out/b3_live.txt; it also warms the node), then {LATENCY_RUNS} measured runs, unprofiled, each with an engine "
         "of its own; latency is commit time to the confirm right after the flush that made the change durable, for "
-        "every change of every measured run, pooled (each run's p99 is in the note). Each load "
+        "every change of every measured run, pooled (each run's p99 is in the note; each run's second by second "
+        "latency, flush and build times and CPU is in bench/out/b3_timeline_<run>.txt). Each load "
         "starts once the engine follows the live stream and has confirmed a 1 s warm-up load (bench/live.py "
         "await_following): the one-time hand-over from seeding to live is a start-up cost, not following. The load "
         "is the demo's shop mix (dev/demo/load.py SHOP_MIX: orders and items most, category/tag renames rare). "
