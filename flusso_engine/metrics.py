@@ -7,7 +7,7 @@ The engine's events feed the counters and the latency histograms; the flushes' o
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -101,6 +101,9 @@ class _Counted:
 
     def done(self) -> bool:
         return self.flush.done()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        self.flush.add_done_callback(callback)
 
     def result(self) -> FlushReport:
         report = self.flush.result()

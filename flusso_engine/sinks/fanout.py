@@ -10,12 +10,12 @@ then has every document up to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.protocol import Flushing, Sink
+from flusso_engine.sinks.protocol import Countdown, Flushing, Sink
 
 
 class FanOutSink:
@@ -85,6 +85,11 @@ class _Together:
 
     def done(self) -> bool:
         return all(flush.done() for flush in self.flushes)
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        countdown = Countdown(len(self.flushes), callback)
+        for flush in self.flushes:
+            flush.add_done_callback(countdown.part_done)
 
     def result(self) -> FlushReport:
         reports: list[FlushReport] = []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +19,12 @@ class Flushing(Protocol):
 
     def done(self) -> bool:
         """Whether `result` would return (or raise) without waiting."""
+        ...
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once `done` is true: at once if it already is, else on the thread that
+        completes the flush, so it must be quick and must never block. It lets the caller sleep
+        until a flush ends instead of asking `done` again and again."""
         ...
 
     def result(self) -> FlushReport:
@@ -36,8 +43,31 @@ class Flushed:
     def done(self) -> bool:
         return True
 
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        callback()
+
     def result(self) -> FlushReport:
         return self.report
+
+
+class Countdown:
+    """Calls `callback` once, when `parts` parts have each reported done by `part_done` (at
+    once for none): a flush made of several (requests, sinks) is done when they all are."""
+
+    def __init__(self, parts: int, callback: Callable[[], None]) -> None:
+        self._left = parts
+        self._callback = callback
+        self._lock = threading.Lock()
+        if parts == 0:
+            callback()
+
+    def part_done(self, *_: object) -> None:
+        """Takes and ignores what the part passes (a Future passes itself)."""
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self._callback()
 
 
 class Sink(Protocol):

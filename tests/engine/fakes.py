@@ -224,6 +224,7 @@ class RecordingSink:
         self.in_flush = threading.Event()
         self.staged: list[Document] = []
         self.flushes: list[bool] = []
+        self.held: list[_HeldFlush] = []  # the flushes a completion gate held
         self.closed = False
 
     def ensure_index(self, index: IndexSpec) -> None:
@@ -263,7 +264,10 @@ class RecordingSink:
         self.journal.append("flush")
         staged, self.staged = self.staged, []
         complete = functools.partial(self._complete, staged, len(self.flushes))
-        return _HeldFlush(complete, self.completion_gate) if self.completion_gate else Flushed(complete())
+        if self.completion_gate is None:
+            return Flushed(complete())
+        self.held.append(_HeldFlush(complete, self.completion_gate))
+        return self.held[-1]
 
     def _complete(self, staged: list[Document], number: int) -> FlushReport:
         if self.fail_flush == number:
@@ -288,9 +292,14 @@ class _HeldFlush:
     def __init__(self, complete: Callable[[], FlushReport], gate: threading.Event) -> None:
         self._complete = complete
         self._gate = gate
+        self.done_asked = 0  # how often `done` was called: a waiter should sleep, not poll
 
     def done(self) -> bool:
+        self.done_asked += 1
         return self._gate.is_set()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        threading.Thread(target=lambda: (self._gate.wait(), callback()), daemon=True).start()
 
     def result(self) -> FlushReport:
         self._gate.wait()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from flusso_engine.engine import Engine
@@ -15,10 +18,12 @@ from tests.engine.fakes import (
     Journal,
     RecordingObserver,
     RecordingSink,
+    Background,
     ScriptedCapture,
     change,
     changes,
 )
+from tests.engine.waiting import eventually
 
 LONG_DELAY = BatchPolicy(max_changes=256, max_delay=10.0, idle_delay=None)
 
@@ -197,3 +202,20 @@ def test_a_truncate_of_a_root_table_empties_its_index_before_the_batch_is_writte
     Engine(capture, InMemoryBuilder(journal), sink).run()
 
     assert journal.index("reindex users") < journal.index("mark_seeded users") < journal.index("write users 7")
+
+
+def test_a_flush_under_way_is_waited_for_asleep_and_confirmed_once_it_ends() -> None:
+    journal, gate = Journal(), threading.Event()
+    capture = ScriptedCapture(journal, [change(1, 0)], hold_open=True)
+    sink = RecordingSink(journal, completion_gate=gate)
+    engine = Engine(capture, InMemoryBuilder(journal), sink, skip_backfill=True)
+
+    run = Background(engine.run)
+    assert eventually(lambda: len(sink.held) == 1)
+    time.sleep(0.3)  # a poll every few milliseconds would ask about a hundred times meanwhile
+    gate.set()
+    assert eventually(lambda: capture.confirmed_seqs == [0])
+    engine.stop()
+    run.join()
+
+    assert sink.held[0].done_asked <= 3

@@ -104,3 +104,15 @@ def test_a_flush_is_done_only_once_every_sinks_flush_is() -> None:
     assert not flush.done()
     held.set()
     assert flush.done()
+
+
+def test_a_flush_calls_back_once_when_the_last_sinks_flush_ends() -> None:
+    held, ended = threading.Event(), threading.Semaphore(0)
+    fanout = FanOutSink([RecordingSink(Journal()), RecordingSink(Journal(), completion_gate=held)])
+    fanout.write([doc("1")])
+
+    fanout.flush(caught_up=False).add_done_callback(ended.release)
+    assert not ended.acquire(timeout=0.1)
+    held.set()
+    assert ended.acquire(timeout=5)
+    assert not ended.acquire(timeout=0.1)  # once only

@@ -256,6 +256,9 @@ class _Flush:
     def done(self) -> bool:
         return self.segment.done()
 
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        self.segment.add_done_callback(callback)
+
     def result(self) -> FlushReport:
         return self.complete()
 

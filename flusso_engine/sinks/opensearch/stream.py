@@ -16,11 +16,12 @@ its own segment.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome, plan_chunks
+from flusso_engine.sinks.protocol import Countdown
 
 
 @dataclass(slots=True)
@@ -32,6 +33,12 @@ class Segment:
 
     def done(self) -> bool:
         return all(request.done() for request in self.requests)
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once every request of the (sealed) segment ended."""
+        countdown = Countdown(len(self.requests), callback)
+        for request in self.requests:
+            request.add_done_callback(countdown.part_done)
 
 
 class BulkStream:
