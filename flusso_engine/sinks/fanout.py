@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flusso_engine.model import Document, FlushReport, IndexSpec
-from flusso_engine.sinks.protocol import Countdown, Flushing, Sink
+from flusso_engine.sinks.protocol import Flushing, Sink, when_all_done
 
 
 class FanOutSink:
@@ -87,9 +87,7 @@ class _Together:
         return all(flush.done() for flush in self.flushes)
 
     def add_done_callback(self, callback: Callable[[], None]) -> None:
-        countdown = Countdown(len(self.flushes), callback)
-        for flush in self.flushes:
-            flush.add_done_callback(countdown.part_done)
+        when_all_done(self.flushes, callback)
 
     def result(self) -> FlushReport:
         reports: list[FlushReport] = []

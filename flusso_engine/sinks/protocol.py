@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,10 +50,21 @@ class Flushed:
         return self.report
 
 
-class Countdown:
-    """Calls `callback` once, when `parts` parts have each reported done by `part_done` (at
-    once for none): a flush made of several (requests, sinks) is done when they all are."""
+class _DoneCallbacks(Protocol):
+    """A part of a flush that reports its end: a bulk request's Future, another sink's Flushing."""
 
+    def add_done_callback(self, callback: Callable[..., None], /) -> None: ...
+
+
+def when_all_done(parts: Sequence[_DoneCallbacks], callback: Callable[[], None]) -> None:
+    """Call `callback` once, when every one of `parts` is done (at once for none): a flush made of
+    several (requests, sinks) is done when they all are."""
+    countdown = _Countdown(len(parts), callback)
+    for part in parts:
+        part.add_done_callback(countdown.part_done)
+
+
+class _Countdown:
     def __init__(self, parts: int, callback: Callable[[], None]) -> None:
         self._left = parts
         self._callback = callback

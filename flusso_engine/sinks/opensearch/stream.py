@@ -21,7 +21,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from flusso_engine.sinks.opensearch.bulk import Action, BulkWriter, Chunker, Outcome, plan_chunks
-from flusso_engine.sinks.protocol import Countdown
+from flusso_engine.sinks.protocol import when_all_done
 
 
 @dataclass(slots=True)
@@ -36,9 +36,7 @@ class Segment:
 
     def add_done_callback(self, callback: Callable[[], None]) -> None:
         """Call `callback` once every request of the (sealed) segment ended."""
-        countdown = Countdown(len(self.requests), callback)
-        for request in self.requests:
-            request.add_done_callback(countdown.part_done)
+        when_all_done(self.requests, callback)
 
 
 class BulkStream:
