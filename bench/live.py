@@ -37,9 +37,11 @@ class TimedCapture:
 
     def __init__(self, inner: ChangeCapture) -> None:
         self._inner = inner
-        self._commits: dict[int, float] = {}
+        self._commits: dict[int, tuple[float, str]] = {}  # ack seq -> (commit time, table name)
         #: (commit time, latency) of every change confirmed so far.
         self.confirmed: list[tuple[float, float]] = []
+        #: The same latencies by table name: a load that mixes kinds of change reports each kind.
+        self.by_table: dict[str, list[float]] = {}
 
     @property
     def pending(self) -> int:
@@ -55,20 +57,28 @@ class TimedCapture:
     def live(self) -> Iterator[Change]:
         for change in self._inner.live():
             if change.commit_time is not None:
-                self._commits[change.ack.seq] = change.commit_time
+                self._commits[change.ack.seq] = (change.commit_time, change.table.name)
             yield change
 
-    def unconfirmed(self, now: float) -> list[float]:
-        """How long the changes still waiting for their confirm have waited so far: a lower bound
-        of their latency, so a run that falls behind cannot drop its slowest changes unseen."""
-        return [now - committed for committed in self._commits.values()]
+    def unconfirmed(self, now: float, table: str | None = None) -> list[float]:
+        """How long the changes (of `table`, if given) still waiting for their confirm have waited
+        so far: a lower bound of their latency, so a run that falls behind cannot drop its slowest
+        changes unseen."""
+        return [now - committed for committed, name in self._commits.values() if table in (None, name)]
+
+    def forget(self) -> None:
+        """Drop the latencies confirmed so far (a warm-up's)."""
+        self.confirmed.clear()
+        self.by_table.clear()
 
     def confirm(self, acks: Sequence[Ack]) -> None:
         now = time.time()
         for ack in acks:
-            committed = self._commits.pop(ack.seq, None)
-            if committed is not None:
+            timed = self._commits.pop(ack.seq, None)
+            if timed is not None:
+                committed, table = timed
                 self.confirmed.append((committed, now - committed))
+                self.by_table.setdefault(table, []).append(now - committed)
         self._inner.confirm(acks)
 
     def stop(self) -> None:
@@ -107,7 +117,7 @@ def await_following(observer: LiveStarted, capture: TimedCapture, database_url: 
         raise RuntimeError("the engine never started following the live stream")
     run_load(database_url, WARM_UP_RATE, WARM_UP_SECONDS, seed=11)
     await_confirmed(capture)
-    capture.confirmed.clear()
+    capture.forget()
 
 
 def await_confirmed(capture: TimedCapture, seconds: float = 30) -> None:
