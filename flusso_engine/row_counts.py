@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg import sql
 
+from flusso_engine.connection_names import named
 from flusso_engine.schema import Config
 
 logger = logging.getLogger("flusso.run")
@@ -21,7 +22,7 @@ def root_row_counts(config: Config, indexes: Sequence[str]) -> dict[str, int]:
     """Rows of each named index's root table."""
     chosen = [index for index in config.enabled_indexes() if index.name in indexes]
     counts: dict[str, int] = {}
-    with psycopg.connect(config.source.url.get_secret_value(), autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(named(config.source.url.get_secret_value(), "report"), autocommit=True, connect_timeout=5) as conn:
         for index in chosen:
             schema = index.index_schema
             query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema.db_schema), sql.Identifier(schema.table))

@@ -12,6 +12,7 @@ from types import TracebackType
 
 import psycopg
 
+from flusso_engine.connection_names import named
 from flusso_engine.errors import FlussoError
 
 _LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext(%s))"
@@ -31,7 +32,7 @@ class LiveRunLock:
         self._conn: psycopg.Connection | None = None
 
     def __enter__(self) -> LiveRunLock:
-        conn = psycopg.connect(self._dsn, autocommit=True)
+        conn = psycopg.connect(named(self._dsn, "lock"), autocommit=True)
         row = conn.execute(_LOCK_SQL, (self._key,)).fetchone()
         if not (row and row[0]):
             conn.close()

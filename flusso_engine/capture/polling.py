@@ -29,6 +29,7 @@ from flusso_engine.capture.slot import (
 )
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
+from flusso_engine.connection_names import named
 from flusso_engine.errors import CaptureError
 from flusso_engine.model import Ack, Change, Lsn, RowKey, TableRef
 
@@ -151,7 +152,7 @@ class PollingCapture:
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self._source.dsn, autocommit=True)
+            self._conn = psycopg.connect(named(self._source.dsn, "poll"), autocommit=True)
         return self._conn
 
     def _primary_key(self, relation_oid: int) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import psycopg
 
 from flusso_engine.capture.slot import parse_lsn
+from flusso_engine.connection_names import named
 from flusso_engine.model import Lsn
 
 
@@ -25,7 +26,7 @@ class SlotPosition:
 
 
 def slot_position(dsn: str, slot: str) -> SlotPosition:
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(named(dsn, "report"), autocommit=True, connect_timeout=5) as conn:
         row = conn.execute(
             "SELECT pg_current_wal_lsn()::text, "
             "(SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s)",

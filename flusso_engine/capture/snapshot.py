@@ -25,6 +25,7 @@ from psycopg import sql
 from flusso_engine.capture.acks import UNTRACKED
 from flusso_engine.capture.relations import primary_key_columns
 from flusso_engine.capture.slot import parse_lsn
+from flusso_engine.connection_names import named
 from flusso_engine.model import Ack, Change, Lsn, Op, RowKey, TableRef
 
 
@@ -39,7 +40,7 @@ def read_snapshot(
     """SNAPSHOT changes for every row of `tables`, or of a table's rows strictly after its key in
     `after`; `exported` is (snapshot name, its LSN)."""
     starts = after or {}
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(named(dsn, "snapshot"), autocommit=True) as conn:
         if exported is None:
             row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
             assert row is not None

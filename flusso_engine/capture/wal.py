@@ -34,6 +34,7 @@ from flusso_engine.capture.slot import (
 )
 from flusso_engine.capture.snapshot import read_snapshot
 from flusso_engine.capture.transactions import TransactionAssembler
+from flusso_engine.connection_names import named
 from flusso_engine.errors import CaptureError
 from flusso_engine.model import Ack, Change, RowKey, TableRef
 
@@ -188,14 +189,14 @@ class WalCapture:
     def _replication_cursor(self) -> psycopg2.extras.ReplicationCursor:
         if self._cursor is None:
             self._replication = psycopg2.connect(
-                self._source.dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+                named(self._source.dsn, "stream"), connection_factory=psycopg2.extras.LogicalReplicationConnection
             )
             self._cursor = self._replication.cursor()
         return self._cursor
 
     def _catalog_connection(self) -> psycopg.Connection:
         if self._catalog is None or self._catalog.closed or self._catalog.broken:
-            self._catalog = psycopg.connect(self._source.dsn, autocommit=True)
+            self._catalog = psycopg.connect(named(self._source.dsn, "catalog"), autocommit=True)
         return self._catalog
 
     def _primary_key(self, relation_oid: int) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.string import ByteaBinaryLoader
 
+from flusso_engine.connection_names import named
 from flusso_engine.errors import BuildError
 
 
@@ -81,7 +82,7 @@ class SourceConnection:
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
             self._rendered.clear()  # renderings follow the connection's settings (encoding)
-            conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn = psycopg.connect(named(self._conninfo, "build"), autocommit=True)
             # In binary format a json value is exactly its text: psycopg's C bytea loader hands
             # it over as bytes, so a document reaches the sink with no parse and no decode.
             conn.adapters.register_loader("json", ByteaBinaryLoader)

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
+from flusso_engine.connection_names import named
 from flusso_engine.documents.catalog import Catalog
 from flusso_engine.documents.plan import compile_plan, table_refs
 from flusso_engine.documents.source import SourceConnection
@@ -30,7 +31,7 @@ def check_online(config: Config, *, slot: str, publication: str) -> list[Diagnos
     """Every finding about the config against its source database; empty when all is ready."""
     url = config.source.url.get_secret_value()
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(named(url, "check"), autocommit=True, connect_timeout=10) as conn:
             return _diagnose(conn, config, slot, publication)
     except (psycopg.Error, BuildError) as exc:
         return [error(None, "", f"cannot read postgres {config.source.display_url}: {_redacted(str(exc), url)}",
