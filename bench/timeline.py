@@ -4,7 +4,9 @@ node and Postgres were doing at the time (bench/out/b3_timeline_<run>.txt).
 A run's p99 is set by a few slow seconds, and one run's p99 swung from 0.21 to 0.83 s between
 runs in a row. Percentiles alone cannot say why; this table can: a second whose flushes slowed
 while its builds did not is the node's, and the columns beside it say what the node (refresh,
-merge, GC) or Postgres (autovacuum) was busy with then.
+merge, GC) or Postgres (autovacuum) was busy with then. Postgres's CPU is split: the part its
+backends serving flusso used (they name themselves `flusso <role>`: the WAL sender decoding the
+stream, the document builds), beside the whole, which also holds the load's own statements.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 from bench.live import percentile
 from bench.node import NodeWork, node_work
-from bench.usage import opensearch_seconds, postgres_seconds
+from bench.usage import opensearch_seconds, postgres_seconds, process_seconds
 from flusso_engine.observer import BatchStats, NullObserver
 
 #: Each sample asks the node for its stats twice and reads Postgres's processes in /proc: a few ms
@@ -30,8 +32,8 @@ SAMPLE_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Sample:
-    """The counters at one moment: CPU seconds of each party so far, the node's own counters,
-    and the tables autovacuum is working on."""
+    """The counters at one moment: CPU seconds of each party so far (and of each Postgres backend
+    serving flusso, by pid), the node's own counters, and the tables autovacuum is working on."""
 
     at: float
     engine_cpu: float
@@ -39,6 +41,12 @@ class Sample:
     node_cpu: float
     node: NodeWork
     autovacuum: tuple[str, ...]
+    flusso_backends: dict[int, float] = field(default_factory=dict)
+
+    def flusso_cpu_since(self, earlier: Sample) -> float:
+        """CPU seconds flusso's backends used since `earlier`: those alive at both moments, so a
+        connection opened or closed in between cannot count its whole life."""
+        return sum(cpu - earlier.flusso_backends[pid] for pid, cpu in self.flusso_backends.items() if pid in earlier.flusso_backends)
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,14 @@ class Timeline(NullObserver):
         with psycopg.connect(self._database_url, autocommit=True) as conn:
             while not self._stopped.wait(SAMPLE_SECONDS):
                 rows = conn.execute(
-                    "SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND query <> ''"
+                    "SELECT pid, backend_type = 'autovacuum worker', query FROM pg_stat_activity "
+                    "WHERE application_name LIKE 'flusso %' OR (backend_type = 'autovacuum worker' AND query <> '')"
                 ).fetchall()
                 self.samples.append(Sample(
                     time.time(), time.process_time(), postgres_seconds(self._datadir),
                     opensearch_seconds(self._opensearch_url), node_work(self._opensearch_url),
-                    tuple(str(query).removeprefix("autovacuum: ") for (query,) in rows),
+                    tuple(str(query).removeprefix("autovacuum: ") for _, vacuum, query in rows if vacuum),
+                    {pid: process_seconds(pid) for pid, vacuum, _ in rows if not vacuum},
                 ))
 
     def write(self, path: Path, confirmed: Sequence[tuple[float, float]]) -> None:
@@ -94,7 +104,7 @@ class Timeline(NullObserver):
         for commit, latency in confirmed:
             by_second.setdefault(int(commit - start), []).append(latency)
         lines = [
-            "  s | changes   p50   p99   max ms | batches  flush avg/max  build avg/max ms | CPU ms: engine postgres node "
+            "  s | changes   p50   p99   max ms | batches  flush avg/max  build avg/max ms | CPU ms: engine postgres (flusso) node "
             "| node ms: refresh merge GC | autovacuum"
         ]
         for second in sorted(by_second):
@@ -125,5 +135,6 @@ class Timeline(NullObserver):
         scale = 1000 / (last.at - first.at)
         vacuumed = sorted({table for sample in self.samples if first.at <= sample.at <= last.at for table in sample.autovacuum})
         return (f"{(last.engine_cpu - first.engine_cpu) * scale:14.0f} {(last.postgres_cpu - first.postgres_cpu) * scale:8.0f} "
-                f"{(last.node_cpu - first.node_cpu) * scale:4.0f} | {node.refresh_ms * scale / 1000:15.0f} "
+                f"{last.flusso_cpu_since(first) * scale:8.0f} {(last.node_cpu - first.node_cpu) * scale:4.0f} | "
+                f"{node.refresh_ms * scale / 1000:15.0f} "
                 f"{node.merge_ms * scale / 1000:5.0f} {node.gc_ms * scale / 1000:2.0f} | {', '.join(vacuumed)}")

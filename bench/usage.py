@@ -54,6 +54,11 @@ def postgres_seconds(datadir: Path) -> float:
     return total
 
 
+def process_seconds(pid: int) -> float:
+    """CPU seconds one process (a Postgres backend) has used so far; 0 once it is gone."""
+    return _seconds(pid, with_reaped=False)
+
+
 def opensearch_seconds(url: str) -> float:
     """CPU seconds of every node behind `url` so far, as the nodes report them."""
     with urllib.request.urlopen(f"{url}/_nodes/stats/process?filter_path=nodes.*.process.cpu", timeout=10) as response:
