@@ -51,6 +51,13 @@ def machine(versions: dict[str, str]) -> dict[str, str]:
     }
 
 
+def stolen_by_step(stolen: dict[str, tuple[float, float]]) -> str:
+    """`B1 3.2 s (1.3 %); ...`: for each benchmark (name -> (stolen CPU seconds, wall seconds)),
+    the CPU time the hypervisor gave other guests meanwhile, and its share of this machine's."""
+    cpus = len(os.sched_getaffinity(0))
+    return "; ".join(f"{name} {taken:.1f} s ({taken / (seconds * cpus):.1%})" for name, (taken, seconds) in stolen.items())
+
+
 def write_results(path: Path, figures: list[Figure], host: dict[str, str], command: str, notes: list[str]) -> None:
     lines = [
         "# flusso benchmark results",

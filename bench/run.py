@@ -22,9 +22,10 @@ from pathlib import Path
 import psycopg
 
 from bench import backfill, cpu, fanout, live, opensearch_sink
-from bench.report import Figure, machine, write_results
+from bench.report import Figure, machine, stolen_by_step, write_results
 from bench.stack import DEMO, FLAT, NESTED, Stack, started
 from bench.timeline import Timeline
+from bench.usage import stolen_seconds
 from dev.demo.generate import generate
 from dev.home import PROJECT_ROOT
 from flusso_engine.policy import BACKFILL_BATCH
@@ -264,12 +265,15 @@ def main(argv: list[str] | None = None) -> int:
             log(f"Postgres on {stack.postgres.port}, OpenSearch at {stack.opensearch_url}")
             run = Run(stack, sizes, workdir)
             steps: dict[str, Callable[[], None]] = {name: getattr(run, name.lower()) for name in ALL}
+            stolen: dict[str, tuple[float, float]] = {}
             for name in ALL:
                 if name in args.only:
-                    started_at = time.monotonic()
+                    started_at, stolen_before = time.monotonic(), stolen_seconds()
                     steps[name]()
-                    log(f"{name} done in {time.monotonic() - started_at:.0f} s")
-            host = machine(stack.versions())
+                    seconds = time.monotonic() - started_at
+                    stolen[name] = (stolen_seconds() - stolen_before, seconds)
+                    log(f"{name} done in {seconds:.0f} s")
+            host = machine(stack.versions()) | {"CPU taken by other guests (steal) while each ran": stolen_by_step(stolen)}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     notes = [

@@ -54,6 +54,13 @@ def postgres_seconds(datadir: Path) -> float:
     return total
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the hypervisor has given to other guests while this machine's CPUs wanted to
+    run (`steal` in /proc/stat), summed over its CPUs, since boot."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / _TICK  # cpu user nice system idle iowait irq softirq steal
+
+
 def process_seconds(pid: int) -> float:
     """CPU seconds one process (a Postgres backend) has used so far; 0 once it is gone."""
     return _seconds(pid, with_reaped=False)

@@ -20,3 +20,4 @@ def test_smoke_run_of_b6_writes_a_results_table(tmp_path: Path) -> None:
     assert "| B6 | CPU per change, no-op sink (flat) |" in table
     assert "µs by thread:" in table and "flusso-capture" in table
     assert "PostgreSQL:" in table and "OpenSearch:" in table
+    assert "- CPU taken by other guests (steal) while each ran: B6 " in table
