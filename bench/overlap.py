@@ -5,7 +5,7 @@
 Two workloads on the flat index (products' own columns) of a demo store, each run alternately
 with ahead=0 (the strict sequence: build, write, flush, confirm, next batch) and ahead=1, so
 that both see the same machine noise:
-- seed: a backfill of every product into a fresh index (backfill batches of 8192);
+- seed: a backfill of every product into a fresh index (backfill batches of a snapshot page, 8192 rows);
 - live: a backlog of `updates` product updates committed while no engine runs, then followed
   live (batches of 256) until caught up.
 The ratio ahead=1 / ahead=0 is the figure; the services are started for the run (bench.stack).

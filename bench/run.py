@@ -28,7 +28,7 @@ from bench.timeline import Timeline
 from bench.usage import stolen_seconds
 from dev.demo.generate import generate
 from dev.home import PROJECT_ROOT
-from flusso_engine.policy import BACKFILL_BATCH
+from flusso_engine.capture.slot import SlotSource
 from flusso_engine.sinks.opensearch.client import OpenSearchSettings
 
 BENCH = PROJECT_ROOT / "bench"
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "Flat index: bench/schemas/products_flat.schema.yml (products' own columns, no joins). Nested: the demo's orders.",
         "B1/B2 raw baseline: the same documents, built by the same builder and encoded by the sink's encode, cut at the "
         "sink's batch_size (1000), posted by 1, 2 and 4 minimal urllib3 loops. The engine runs with "
-        f"`flusso run`'s defaults (backfill batches of {BACKFILL_BATCH.max_changes} changes), in a process of its "
+        f"`flusso run`'s defaults (backfill batches of one snapshot page, {SlotSource.snapshot_page_size} rows), in a process of its "
         "own (python -m bench.seed), timed over its backfill: from the snapshot, once the index exists, to the new "
         "generation serving, its final refresh included, as a raw run is timed from its first post, once its index "
         "exists, to its final refresh (bench/seed.py says why). Both meet a warm node: first the raw bodies are posted until "

@@ -53,8 +53,8 @@ def resume_points(sink: Sink, unseeded: Sequence[IndexSpec]) -> dict[TableRef, R
 class CheckpointKeeper:
     """Saves each index's checkpoint once a batch is flushed: the `on_flushed` of a backfill.
 
-    Snapshot changes come table by table in key order, so the last change of a root in a batch
-    is the furthest row of it that is durable once that batch (and every earlier one) is.
+    Snapshot pages come table by table in key order, so the last page of a root in a batch ends
+    at the furthest row of it that is durable once that batch (and every earlier one) is.
     """
 
     def __init__(self, sink: Sink, unseeded: Sequence[IndexSpec]) -> None:

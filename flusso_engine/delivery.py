@@ -36,7 +36,8 @@ from flusso_engine.observer import BatchStats, Observer
 from flusso_engine.sinks.protocol import Flushing, Sink
 
 #: Chunks of documents the worker may hand over before it waits: enough to keep the sink busy
-#: while the next chunk is built, few enough to bound memory (a chunk is up to BUILD_CHUNK docs).
+#: while the next chunk is built, few enough to bound memory (a chunk is a snapshot page, or
+#: up to REBUILD_CHUNK docs of a live batch).
 HANDOFF_CHUNKS = 2
 
 #: How often a worker blocked on the hand-off looks whether the stage failed meanwhile.

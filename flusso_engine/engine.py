@@ -93,7 +93,8 @@ class Engine:
         self._pipeline.stop()
 
     def _backfill(self, indexes: Sequence[IndexSpec]) -> None:
-        """Seed the indexes the sink reports unseeded, through the same path as live changes.
+        """Seed the indexes the sink reports unseeded, through the same queue, build, sink and ack
+        path as live changes; the snapshot's pages name their documents, so they skip resolve.
 
         Each root table resumes after the checkpoint its indexes saved in an earlier run that did
         not finish, and a checkpoint is saved after every flushed batch (see checkpoints.py)."""

@@ -33,7 +33,8 @@ class TableRef:
 
 
 class Op(enum.Enum):
-    """What happened to a row. SNAPSHOT is a row read by a backfill, applied like an upsert."""
+    """What happened to a row. SNAPSHOT is a page of rows a backfill reads (see Change), applied
+    like upserts."""
 
     INSERT = "insert"
     UPDATE = "update"
@@ -68,6 +69,10 @@ class Change:
     `old_values` holds the old tuple's columns the replica identity provided (primary key and,
     with REPLICA IDENTITY FULL, foreign keys), so a child delete or a foreign-key move can rebuild
     the parent it left. `old_key` is set when an update changed the primary key itself.
+
+    A SNAPSHOT change names a page of rows instead: those with a key after `old_key` (from the
+    table's first row when it is None) and up to `key`, in primary-key order. A backfill reads a
+    root table's rows page by page when it builds them, so no key of it is handled one by one.
     """
 
     op: Op

@@ -28,15 +28,10 @@ from flusso_engine.model import Change, Lsn, Op, Rejection, RowKey, TableRef
 from flusso_engine.observer import Observer
 from flusso_engine.policy import BatchPolicy, FailurePolicies, FailurePolicy
 from flusso_engine.queue.protocol import Queue
-from flusso_engine.rebuilds import REBUILD_BACKLOG, REBUILD_CHUNK, Held, Rebuilds, key_order
+from flusso_engine.rebuilds import REBUILD_BACKLOG, REBUILD_CHUNK, Held, Rebuilds
 from flusso_engine.sinks.protocol import Sink
 
 logger = logging.getLogger(__name__)
-
-#: Documents built per builder call: a backfill batch in one call, which the Postgres builder
-#: streams from one statement (a quarter less engine CPU per document than calls of 1000, B1), and
-#: small enough that writing starts while the rest of a huge live batch is still being built.
-BUILD_CHUNK = 8192
 
 class Pipeline:
     """Drives change streams through the edges; `pump` one stream at a time, `stop` from anywhere."""
@@ -86,10 +81,10 @@ class Pipeline:
     ) -> bool:
         """Drive `changes` to the sink until the stream ends or `stop` is called.
 
-        `scope` limits the documents built to those indexes (a backfill seeds only the unseeded
-        ones, even where a seeded index shares the snapshotted root table); it also marks the
-        stream as finite, so it is caught up only at its end. `batch` overrides the batch policy
-        for this stream (a backfill takes larger batches). `on_flushed` is called with each
+        `scope` makes the stream a backfill's snapshot pages, built for those indexes only (a
+        backfill seeds only the unseeded ones, even where a seeded index shares the snapshotted
+        root table); such a stream is finite, so it is caught up only at its end. `batch`
+        overrides the batch policy for this stream (a backfill takes a page per batch). `on_flushed` is called with each
         batch's changes once they are flushed and confirmed, in batch order, on the delivery
         thread. Returns whether the stream was drained: every change flushed and confirmed.
         Raises the worker's or the delivery's error if any, else the capture's (after flushing
@@ -136,8 +131,13 @@ class Pipeline:
     def _seed(
         self, queue: Queue, feeder: _Feeder, delivery: Delivery, scope: Collection[str], policy: BatchPolicy
     ) -> None:
-        """Backfill batches, each built whole and sealed in the order taken: its checkpoints need
-        every batch confirmed after the one before."""
+        """Backfill batches of snapshot pages, each built whole and sealed in the order taken: its
+        checkpoints need every batch confirmed after the one before. A page is built for each
+        index in `scope` whose root table it pages."""
+        indexes: dict[TableRef, list[str]] = {}
+        for spec in self._builder.indexes():
+            if spec.name in scope:
+                indexes.setdefault(spec.root, []).append(spec.name)
         while not self._stopping:
             delivery.begin_batch()  # before taking: changes wait in the queue, not in a held batch
             if self._stopping:
@@ -150,16 +150,11 @@ class Pipeline:
             started = time.perf_counter()
             version = _version(batch)
             documents: dict[str, int] = {}
-            for index, keys in self._affected(batch, scope, delivery).items():
-                if len(keys) <= BUILD_CHUNK:
-                    delivery.send(list(self._builder.build(index, keys, version)))
-                else:
-                    # A chunk at a time, in key order: the sink sends full bulk requests while the
-                    # next chunk is being built, so Postgres and OpenSearch work at the same time.
-                    ordered = sorted(keys, key=key_order)
-                    for at in range(0, len(ordered), BUILD_CHUNK):
-                        delivery.send(list(self._builder.build(index, ordered[at:at + BUILD_CHUNK], version)))
-                documents[index] = len(keys)
+            for page in batch:
+                for index in indexes.get(page.table, ()):
+                    built = self._builder.build_page(index, page.old_key, page.key, version)
+                    delivery.send(built)
+                    documents[index] = documents.get(index, 0) + len(built)
             delivery.send(Seal(batch, documents, time.perf_counter() - started, caught_up))
 
     def _follow(self, queue: Queue, delivery: Delivery, policy: BatchPolicy) -> None:
@@ -198,7 +193,7 @@ class Pipeline:
         held (`_hold`), and only the rest of the batch is built and sealed now. Returns whether a
         seal was sent. `caught_up`: nothing waited once the batch was taken."""
         started = time.perf_counter()
-        affected = self._affected(batch, None, delivery)
+        affected = self._affected(batch, delivery)
         if all(len(keys) <= REBUILD_CHUNK for keys in affected.values()):
             self._seal_now(batch, affected, caught_up, started, delivery)
             return True
@@ -270,28 +265,22 @@ class Pipeline:
         else:
             delivery.send(Seal(held.changes, held.documents, held.build_seconds, queue.empty()))
 
-    def _affected(self, batch: list[Change], scope: Collection[str] | None, delivery: Delivery) -> dict[str, set[RowKey]]:
-        """The keys of the documents the batch affects per index (in `scope`, if given), after
-        handing over the indexes a truncate in it emptied."""
+    def _affected(self, batch: list[Change], delivery: Delivery) -> dict[str, set[RowKey]]:
+        """The keys of the documents a live batch affects per index, after handing over the
+        indexes a truncate in it emptied."""
         truncated = {change.table for change in batch if change.op is Op.TRUNCATE}
         if truncated:
-            emptied = self._indexes_emptied_by(truncated, scope)
+            emptied = self._indexes_emptied_by(truncated)
             if emptied:
                 delivery.send(Emptied(emptied))
-        return {
-            index: keys for index, keys in self._builder.resolve(batch).items()
-            if keys and (scope is None or index in scope)
-        }
+        return {index: keys for index, keys in self._builder.resolve(batch).items() if keys}
 
-    def _indexes_emptied_by(self, roots: set[TableRef], scope: Collection[str] | None) -> tuple[str, ...]:
+    def _indexes_emptied_by(self, roots: set[TableRef]) -> tuple[str, ...]:
         """A TRUNCATE of a root table empties its indexes: the delivery starts a fresh generation
         and makes it the serving one at once (readers see the table's new, empty state), and the
         rows inserted after the truncate are written into it by this and later batches. Truncates
         of other tables rebuild the affected documents through resolve like any change."""
-        emptied = tuple(
-            spec.name for spec in self._builder.indexes()
-            if spec.root in roots and (scope is None or spec.name in scope)
-        )
+        emptied = tuple(spec.name for spec in self._builder.indexes() if spec.root in roots)
         for name in emptied:
             logger.info("a root table was truncated: emptying index %s", name)
         return emptied

@@ -45,9 +45,10 @@ class BatchPolicy:
             raise ValueError(f"BatchPolicy.ahead must not be negative, got {self.ahead}")
 
 
-#: Backfill batches: a snapshot has no latency to protect, so batches are as large as keeps
-#: several bulk requests in flight and amortizes each flush's round trip over thousands of rows.
-BACKFILL_BATCH = BatchPolicy(max_changes=8192, max_delay=0.5, idle_delay=None)
+#: Backfill batches: one snapshot page each, thousands of rows (see SlotSource): a snapshot has
+#: no latency to protect, so a batch is as large as keeps several bulk requests in flight and
+#: amortizes each flush's round trip over the page.
+BACKFILL_BATCH = BatchPolicy(max_changes=1, max_delay=0.5, idle_delay=None)
 
 
 class FailurePolicy(enum.Enum):

@@ -27,9 +27,11 @@ class SlotSource:
     """What a capture follows: a database, its slot and publication, and the tables read.
 
     Both transports take one, since they differ only in how they read the slot.
-    `manage_publication` lets the capture create or extend the publication itself; keys are
-    snapshotted `snapshot_page_size` at a time; a lost connection is retried `max_reconnects`
-    times in a row before the capture gives up.
+    `manage_publication` lets the capture create or extend the publication itself; a backfill
+    reads a root table in pages of `snapshot_page_size` rows, each one batch of documents built
+    and flushed (8192: builds of that many documents took a quarter less engine CPU per
+    document than builds of 1000, B1, and it bounds what a batch holds); a lost connection is
+    retried `max_reconnects` times in a row before the capture gives up.
     """
 
     dsn: str
@@ -37,7 +39,7 @@ class SlotSource:
     publication: str
     tables: frozenset[TableRef]
     manage_publication: bool = True
-    snapshot_page_size: int = 10_000
+    snapshot_page_size: int = 8192
     max_reconnects: int = 8
 
     def __post_init__(self) -> None:

@@ -25,7 +25,7 @@ from flusso_engine.documents.conditions import (
     all_of, column, filter_condition, key_in, soft_deleted, text_literal,
 )
 from flusso_engine.documents.plan import IndexPlan, LinkKind, Path, Relation
-from flusso_engine.documents.sqltext import literal, name
+from flusso_engine.documents.sqltext import literal, name, verbatim
 from flusso_engine.model import RowKey
 from flusso_engine.schema.fields import (
     AggregateField, AvgField, BelongsToField, ColumnSourced, ConstantField, CountField, CustomField, FieldBase, GeoField,
@@ -56,14 +56,24 @@ class DocumentQuery:
 
     Keys are read back as `column::text`, the canonical form callers pass in, so rows map back
     to the requested keys by equality. A chunk of integer keys with few gaps is read as a key
-    range: an index range scan is markedly cheaper than one index probe per key.
+    range: an index range scan is markedly cheaper than one index probe per key. A backfill page
+    (`first_page`, `next_page`) is a key range of any key type, bounded by keys in that text form.
     """
 
     by_keys: sql.Composable
     by_range: sql.Composable | None
+    #: The documents with a key up to the bound: a table's first page.
+    first_page: sql.Composable
+    #: The documents with a key after the first bound and up to the second.
+    next_page: sql.Composable
     key_width: int
     #: How many root rows are documents (not soft-deleted or filtered out): what the index must hold.
     count: sql.Composable
+
+    def page_for(self, after: RowKey | None, upto: RowKey) -> tuple[sql.Composable, list[str]]:
+        if after is None:
+            return self.first_page, list(upto)
+        return self.next_page, [*after, *upto]
 
     def statement_for(self, keys: Sequence[RowKey]) -> tuple[sql.Composable, list[object]]:
         if self.by_range is not None:
@@ -98,8 +108,17 @@ def document_query(plan: IndexPlan) -> DocumentQuery:
     by_range = None
     if len(key) == 1 and root.type_of(key[0], "key") in _INTEGER_KEYS:
         by_range = select(sql.SQL("{} BETWEEN %s AND %s").format(column(_ROOT, key[0])))
+    # Bounds cast to the key columns' own types compare in the columns' own order, as the primary
+    # key index that serves the range sorts them.
+    row = sql.SQL("({})").format(sql.SQL(", ").join(column(_ROOT, c) for c in key))
+    bound = sql.SQL("({})").format(sql.SQL(", ").join(
+        sql.SQL("CAST(%s AS {})").format(verbatim(root.type_of(c, "key"))) for c in key
+    ))
+    up_to = sql.SQL("{} <= {}").format(row, bound)
+    first_page = select(up_to)
+    next_page = select(sql.SQL("{} > {} AND {}").format(row, bound, up_to))
     count = sql.SQL("SELECT count(*) FROM {} AS {} WHERE {}").format(name(root.ref.schema, root.ref.name), name(_ROOT), conditions)
-    return DocumentQuery(select(key_in(_ROOT, key, root)), by_range, len(key), count)
+    return DocumentQuery(select(key_in(_ROOT, key, root)), by_range, first_page, next_page, len(key), count)
 
 
 class _Assembler:

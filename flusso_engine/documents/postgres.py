@@ -59,11 +59,7 @@ class PostgresDocumentBuilder:
         missing = set(keys)
         if not missing:
             return []
-        # The version is where the WAL stood when these rows were read, not the LSN of the change
-        # that asked for them: the body reflects everything committed by then. So a later build
-        # always carries a higher version than an earlier one, whichever path (backfill, live,
-        # a redelivery after a crash) did it, and a stale body can never overwrite a newer one.
-        version = max(version, int(self._source.rows(_WAL_POSITION, [])[0][0]))
+        version = self._read_at(version)
         statement, params = query.statement_for(list(missing))
         if len(missing) > STREAM_ROWS:
             rows: Iterable[tuple[Any, ...]] = self._source.stream(statement, params, size=STREAM_ROWS)
@@ -77,6 +73,25 @@ class PostgresDocumentBuilder:
                 documents.append(Document(DocId(index, key), row[-1], version))
         documents.extend(Document(DocId(index, key), None, version) for key in missing)
         return documents
+
+    def build_page(self, index: str, after: RowKey | None, upto: RowKey, version: Lsn) -> list[Document]:
+        """The documents of a backfill page, streamed from one range statement. A root row that
+        the filters or soft delete reject gets no tombstone: a backfill writes into a generation
+        being built, and any document of it there was written before a change the slot holds,
+        which rebuilds it."""
+        version = self._read_at(version)
+        statement, params = self._queries[index].page_for(after, upto)
+        return [
+            Document(DocId(index, row[:-1]), row[-1], version)
+            for row in self._source.stream(statement, params, size=STREAM_ROWS)
+        ]
+
+    def _read_at(self, version: Lsn) -> Lsn:
+        """The version of documents read from now on: where the WAL stands, not the LSN of the
+        change that asked for them, since a body reflects everything committed by then. So a later
+        build always carries a higher version than an earlier one, whichever path (backfill, live,
+        a redelivery after a crash) did it, and a stale body can never overwrite a newer one."""
+        return max(version, int(self._source.rows(_WAL_POSITION, [])[0][0]))
 
     def document_count(self, index: str) -> int:
         """How many documents the index should hold right now, by the same rules as build."""

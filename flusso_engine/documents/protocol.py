@@ -33,6 +33,16 @@ class DocumentBuilder(Protocol):
         builds of one document the later one always has the higher version."""
         ...
 
+    def build_page(self, index: str, after: RowKey | None, upto: RowKey, version: Lsn) -> list[Document]:
+        """The documents of a backfill page of the index's root table: one per row with a key
+        after `after` (from the first row when None) and up to `upto` that is a document, at a
+        version as `build` gives it. A row that is not a document is left out, not tombstoned.
+
+        A page names its documents itself, so it skips resolve; and the builder reads the range
+        instead of a list of keys, so no key of a backfill is handled one by one.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

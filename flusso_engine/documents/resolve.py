@@ -37,17 +37,11 @@ class Resolver:
 
     def resolve(self, changes: Sequence[Change]) -> dict[str, set[RowKey]]:
         by_table: dict[TableRef, list[Change]] = defaultdict(list)
-        snapshot_rows: dict[TableRef, set[RowKey]] = defaultdict(set)
         for change in changes:
-            if change.op is Op.SNAPSHOT:
-                # A backfill row stands for its own index's document only: the indexes that
-                # merely join its table are seeded from their own roots, so no reverse lookups.
-                snapshot_rows[change.table].add(change.key)
-            else:
-                by_table[change.table].append(change)
+            by_table[change.table].append(change)
         affected: dict[str, set[RowKey]] = {}
         for index, plan in self._plans.items():
-            keys = self._index_keys(plan, by_table) | snapshot_rows.get(plan.root.ref, set())
+            keys = self._index_keys(plan, by_table)
             if keys:
                 affected[index] = keys
         return affected

@@ -1,28 +1,56 @@
-"""The backfill snapshot: every current key, and consistent with where live starts."""
+"""The backfill snapshot: pages of key ranges that cover every current row once, consistent with
+where live starts."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import psycopg
 
 from flusso_engine.capture.acks import UNTRACKED
-from flusso_engine.model import Op, TableRef
+from flusso_engine.model import Change, Op, RowKey, TableRef
 from tests.capture.support import Follower, confirmed_flush
 
 ITEMS = TableRef("public", "items")
 
+#: The rows of `items` (keyed by a, b) a page names, as a builder reads them.
+PAIR_PAGE = "SELECT a::text, b FROM items WHERE (a, b) > (%s::int, %s) AND (a, b) <= (%s::int, %s) ORDER BY items.a, items.b"
+PAIR_FIRST_PAGE = "SELECT a::text, b FROM items WHERE (a, b) <= (%s::int, %s) ORDER BY items.a, items.b"
+ID_PAGE = "SELECT id::text FROM items WHERE id > coalesce(%s::int, -1) AND id <= %s::int ORDER BY id"
 
-def test_snapshot_reads_every_key_in_pages(db: psycopg.Connection, make_capture) -> None:
+
+def pair_rows(db: psycopg.Connection, page: Change) -> list[RowKey]:
+    if page.old_key is None:
+        return db.execute(PAIR_FIRST_PAGE, page.key).fetchall()
+    return db.execute(PAIR_PAGE, [*page.old_key, *page.key]).fetchall()
+
+
+def id_rows(db: psycopg.Connection, page: Change) -> list[RowKey]:
+    return db.execute(ID_PAGE, [page.old_key[0] if page.old_key else None, page.key[0]]).fetchall()
+
+
+def assert_contiguous(pages: Sequence[Change], start: RowKey | None = None) -> None:
+    assert [page.old_key for page in pages] == [start, *(page.key for page in pages[:-1])]
+
+
+def test_snapshot_pages_cover_every_key_once_in_key_order(db: psycopg.Connection, make_capture) -> None:
     db.execute("CREATE TABLE items (a int, b text, PRIMARY KEY (a, b))")
     db.execute("INSERT INTO items SELECT i % 7, 'k' || i FROM generate_series(1, 250) i")
     capture = make_capture(ITEMS, snapshot_page_size=16)
 
-    changes = list(capture.snapshot([ITEMS]))
+    pages = list(capture.snapshot([ITEMS]))
 
-    expected = sorted(db.execute("SELECT a::text, b::text FROM items").fetchall())
-    assert sorted(c.key for c in changes) == expected
-    assert {(c.op, c.table, c.ack.seq) for c in changes} == {(Op.SNAPSHOT, ITEMS, UNTRACKED)}
+    assert_contiguous(pages)
+    rows = [pair_rows(db, page) for page in pages]
+    assert [row for page in rows for row in page] == db.execute("SELECT a::text, b FROM items ORDER BY items.a, items.b").fetchall()
+    assert [len(page) for page in rows] == [16] * 15 + [10]
+    assert {(c.op, c.table, c.ack.seq) for c in pages} == {(Op.SNAPSHOT, ITEMS, UNTRACKED)}
+
+
+def test_a_snapshot_of_an_empty_table_has_no_page(db: psycopg.Connection, make_capture) -> None:
+    db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+    assert list(make_capture(ITEMS).snapshot([ITEMS])) == []
 
 
 def test_first_snapshot_is_taken_at_the_slot_start(db: psycopg.Connection, make_capture, transport: str) -> None:
@@ -32,25 +60,44 @@ def test_first_snapshot_is_taken_at_the_slot_start(db: psycopg.Connection, make_
     db.execute("INSERT INTO items SELECT generate_series(1, 10)")
     capture = make_capture(ITEMS, snapshot_page_size=3)
 
-    changes = list(capture.snapshot([ITEMS]))
+    pages = list(capture.snapshot([ITEMS]))
 
     consistent = confirmed_flush(db)
-    assert len(changes) == 10
-    (lsn,) = {c.ack.lsn for c in changes}
+    assert [page.key for page in pages] == [("3",), ("6",), ("9",), ("10",)]
+    (lsn,) = {c.ack.lsn for c in pages}
     if transport == "wal":
         assert lsn == consistent
     else:
         assert lsn >= consistent
 
 
+def test_the_last_page_ends_at_the_highest_key_the_snapshot_saw(
+    db: psycopg.Connection, make_capture, pg_database_url: str
+) -> None:
+    """A row inserted later beyond it comes from the slot, so no range grows with the inserts."""
+    db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+    db.execute("INSERT INTO items SELECT generate_series(1, 10)")
+    snapshot = make_capture(ITEMS, snapshot_page_size=4).snapshot([ITEMS])
+    first = next(snapshot)
+    with psycopg.connect(pg_database_url, autocommit=True) as writer:
+        writer.execute("INSERT INTO items SELECT generate_series(11, 20)")
+
+    pages = [first, *snapshot]
+
+    assert pages[-1].key == ("10",)
+
+
 def test_snapshot_and_live_together_lose_nothing_written_during_the_snapshot(
     db: psycopg.Connection, make_capture, pg_database_url: str
 ) -> None:
+    """Each page's rows are read when it arrives, as the engine builds it, while a writer inserts,
+    updates and deletes; the live stream then brings every row to its final state."""
     db.execute("CREATE TABLE items (id int PRIMARY KEY, v int)")
     db.execute("INSERT INTO items SELECT i, 0 FROM generate_series(1, 2000) i")
     capture = make_capture(ITEMS, snapshot_page_size=100)
     snapshot = capture.snapshot([ITEMS])
-    seen = [next(snapshot)]  # the slot and the snapshot exist from here on
+    pages = [next(snapshot)]  # the slot and the snapshot exist from here on
+    state = set(id_rows(db, pages[0]))
     stop = threading.Event()
 
     def write() -> None:
@@ -65,7 +112,9 @@ def test_snapshot_and_live_together_lose_nothing_written_during_the_snapshot(
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        seen.extend(snapshot)
+        for page in snapshot:
+            pages.append(page)
+            state.update(id_rows(db, page))
     finally:
         stop.set()
         writer.join()
@@ -73,7 +122,6 @@ def test_snapshot_and_live_together_lose_nothing_written_during_the_snapshot(
     (changed,) = db.execute("SELECT count(*) FROM items WHERE id > 2000 OR v > 0").fetchone()  # type: ignore[misc]
 
     follower = Follower(capture).start()
-    state = {c.key for c in seen}
     while arrived := follower.quiet(1.5):  # replay the live stream until it goes quiet
         for change in arrived:
             if change.op is Op.DELETE:
@@ -100,10 +148,11 @@ def test_snapshot_resumes_strictly_after_a_composite_key_in_key_order(db: psycop
     _prepared_slot(make_capture)
     capture = make_capture(ITEMS, snapshot_page_size=16)
 
-    changes = list(capture.snapshot([ITEMS], {ITEMS: ("9", "k105")}))
+    pages = list(capture.snapshot([ITEMS], {ITEMS: ("9", "k105")}))
 
-    expected = db.execute("SELECT a::text, b::text FROM items WHERE (a, b) > (9, 'k105') ORDER BY items.a, items.b").fetchall()
-    assert [c.key for c in changes] == expected
+    assert_contiguous(pages, ("9", "k105"))
+    expected = db.execute("SELECT a::text, b FROM items WHERE (a, b) > (9, 'k105') ORDER BY items.a, items.b").fetchall()
+    assert [row for page in pages for row in pair_rows(db, page)] == expected
     assert expected[0] == ("9", "k117") and expected[-1][0] == "11"
 
 
@@ -116,11 +165,10 @@ def test_snapshot_resumes_only_the_tables_it_is_given_keys_for(db: psycopg.Conne
     _prepared_slot(make_capture)
     capture = make_capture(ITEMS, others, snapshot_page_size=4)
 
-    changes = list(capture.snapshot([ITEMS, others], {ITEMS: ("17",)}))
+    pages = list(capture.snapshot([ITEMS, others], {ITEMS: ("17",)}))
 
-    assert [(c.table, c.key) for c in changes] == [
-        *((ITEMS, (str(i),)) for i in range(18, 21)),
-        *((others, (str(i),)) for i in range(1, 6)),
+    assert [(c.table, c.old_key, c.key) for c in pages] == [
+        (ITEMS, ("17",), ("20",)), (others, None, ("4",)), (others, ("4",), ("5",)),
     ]
 
 
@@ -132,6 +180,7 @@ def test_a_snapshot_on_a_slot_created_just_now_reads_every_row_despite_a_resume_
     db.execute("INSERT INTO items SELECT generate_series(1, 10)")
     capture = make_capture(ITEMS, snapshot_page_size=3)
 
-    changes = list(capture.snapshot([ITEMS], {ITEMS: ("5",)}))
+    pages = list(capture.snapshot([ITEMS], {ITEMS: ("5",)}))
 
-    assert [c.key for c in changes] == [(str(i),) for i in range(1, 11)]
+    assert pages[0].old_key is None
+    assert [row for page in pages for row in id_rows(db, page)] == [(str(i),) for i in range(1, 11)]

@@ -130,11 +130,6 @@ def test_a_truncated_child_table_resolves_to_every_document(store: psycopg.Conne
     assert users.resolve([change("order_items", (), Op.TRUNCATE)]) == {"users": keys("1", "2", "3", "4")}
 
 
-def test_a_backfill_row_resolves_only_to_the_index_it_is_the_root_of(store: psycopg.Connection, builder: Builder) -> None:
-    b = builder(users=USERS, orders=ORDERS)
-    assert b.resolve([change("users", "1", Op.SNAPSHOT)]) == {"users": keys("1")}
-
-
 def test_a_table_of_another_schema_resolves_to_nothing(users: PostgresDocumentBuilder) -> None:
     assert users.resolve([change("orders", "10", schema="archive"), change("users", "1", schema="archive")]) == {}
 

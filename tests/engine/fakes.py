@@ -41,8 +41,12 @@ def changes(*keys: int | str, op: Op = Op.UPDATE) -> list[Change]:
 
 
 def snapshot_rows(*keys: int, table: TableRef = USERS) -> list[Change]:
-    """Rows a backfill reads: SNAPSHOT changes at the snapshot's position."""
-    return [Change(Op.SNAPSHOT, table, (str(key),), Ack(seq=seq, lsn=50)) for seq, key in enumerate(keys)]
+    """Rows a backfill reads, a page each: SNAPSHOT changes at the snapshot's position."""
+    bounds = [None, *((str(key),) for key in keys)]
+    return [
+        Change(Op.SNAPSHOT, table, upto, Ack(seq=seq, lsn=50), old_key=after)  # type: ignore[arg-type]
+        for seq, (after, upto) in enumerate(zip(bounds, bounds[1:]))
+    ]
 
 
 def index(name: str = "users", root: TableRef = USERS) -> IndexSpec:
@@ -153,12 +157,15 @@ class InMemoryBuilder:
         rows: dict[RowKey, bytes | None] | None = None,
         *,
         on_resolve: Callable[[], None] | None = None,
+        on_page: Callable[[], None] | None = None,
     ) -> None:
         self.journal = journal
         self.specs = list(indexes)
         self.rows = rows or {}
         self.on_resolve = on_resolve
+        self.on_page = on_page
         self.builds: list[tuple[str, frozenset[RowKey], Lsn]] = []
+        self.pages: list[tuple[str, RowKey | None, RowKey]] = []
         self.closed = False
 
     def indexes(self) -> Sequence[IndexSpec]:
@@ -181,6 +188,13 @@ class InMemoryBuilder:
             Document(DocId(index, key), self.rows.get(key, b'{"id":"%s"}' % key[0].encode()), version)
             for key in sorted(keys)
         ]
+
+    def build_page(self, index: str, after: RowKey | None, upto: RowKey, version: Lsn) -> list[Document]:
+        """A scripted page holds one row (see snapshot_rows): its last; none if `rows` deleted it."""
+        if self.on_page is not None:
+            self.on_page()
+        self.pages.append((index, after, upto))
+        return [document for document in self.build(index, [upto], version) if document.body is not None]
 
     def close(self) -> None:
         self.closed = True

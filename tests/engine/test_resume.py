@@ -125,7 +125,7 @@ def test_a_stopped_backfill_resumes_where_it_stopped() -> None:
     sink = RecordingSink(journal)
     first = InMemoryBuilder(journal)
     engine = Engine(ScriptedCapture(journal, snapshot=ROWS), first, sink, backfill_batch=THREES)
-    first.on_resolve = lambda: engine.stop() if len(first.builds) == 2 else None
+    first.on_page = lambda: engine.stop() if len(first.builds) == 4 else None  # in the second batch
     engine.run(live=False)
     assert sink.seeded == set()
 

@@ -77,6 +77,18 @@ def test_backfill_writes_only_to_the_indexes_being_seeded() -> None:
     assert journal.entries("mark_seeded") == ["mark_seeded people"]
 
 
+def test_a_backfill_builds_each_page_by_its_key_range_without_resolving_it() -> None:
+    journal = Journal()
+    capture = ScriptedCapture(journal, snapshot={USERS: snapshot_rows(1, 2)})
+    resolved: list[None] = []
+    builder = InMemoryBuilder(journal, on_resolve=lambda: resolved.append(None))
+
+    Engine(capture, builder, RecordingSink(journal)).run(live=False)
+
+    assert builder.pages == [("users", None, ("1",)), ("users", ("1",), ("2",))]
+    assert resolved == []
+
+
 def test_snapshots_a_root_table_shared_by_unseeded_indexes_once() -> None:
     journal = Journal()
     capture = ScriptedCapture(journal, snapshot={USERS: snapshot_rows(1)})
