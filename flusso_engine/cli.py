@@ -20,7 +20,7 @@ from flusso_engine.policy import BatchPolicy
 from flusso_engine.preflight import run_check
 from flusso_engine.progress import LogProgress
 from flusso_engine.reindex import reindex
-from flusso_engine.row_counts import backfill_totals
+from flusso_engine.backfill_totals import backfill_totals
 from flusso_engine.schema import load_config
 from flusso_engine.schema.json_schemas import json_schema
 from flusso_engine.schema.loader import CONFIG_ENV

@@ -31,7 +31,7 @@ from flusso_engine.metrics import RunMetrics
 from flusso_engine.model import Lsn
 from flusso_engine.observer import FanOutObserver
 from flusso_engine.progress import LogProgress
-from flusso_engine.row_counts import backfill_totals
+from flusso_engine.backfill_totals import backfill_totals
 from flusso_engine.runlock import LiveRunLock
 from flusso_engine.runner import EngineThread
 from flusso_engine.schema import Config, load_config

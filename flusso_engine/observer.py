@@ -41,8 +41,8 @@ class Observer(Protocol):
         """These unseeded indexes are about to be seeded from a snapshot."""
         ...
 
-    def backfill_progress(self, rows: Mapping[str, int]) -> None:
-        """Rows seeded so far per index, cumulative; reported after each flushed backfill batch."""
+    def backfill_progress(self, documents: Mapping[str, int]) -> None:
+        """Documents seeded so far per index, cumulative; reported after each flushed backfill batch."""
         ...
 
     def index_seeded(self, index: str) -> None:
@@ -91,7 +91,7 @@ class NullObserver:
     def backfill_started(self, indexes: Sequence[str]) -> None:
         pass
 
-    def backfill_progress(self, rows: Mapping[str, int]) -> None:
+    def backfill_progress(self, documents: Mapping[str, int]) -> None:
         pass
 
     def index_seeded(self, index: str) -> None:
@@ -137,9 +137,9 @@ class FanOutObserver:
         for observer in self._observers:
             observer.backfill_started(indexes)
 
-    def backfill_progress(self, rows: Mapping[str, int]) -> None:
+    def backfill_progress(self, documents: Mapping[str, int]) -> None:
         for observer in self._observers:
-            observer.backfill_progress(rows)
+            observer.backfill_progress(documents)
 
     def index_seeded(self, index: str) -> None:
         for observer in self._observers:

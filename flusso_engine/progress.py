@@ -37,9 +37,9 @@ class Progress(NullObserver):
         with self._lock:
             self.backfill = dict.fromkeys(indexes, 0)
 
-    def backfill_progress(self, rows: Mapping[str, int]) -> None:
+    def backfill_progress(self, documents: Mapping[str, int]) -> None:
         with self._lock:
-            self.backfill.update(rows)
+            self.backfill.update(documents)
 
     def index_seeded(self, index: str) -> None:
         with self._lock:
@@ -79,16 +79,16 @@ class Progress(NullObserver):
             return seeded
 
     def snapshot(self) -> tuple[int, dict[str, int], dict[str, int], float | None]:
-        """(changes, documents per index, backfill rows per index, latency) at one instant."""
+        """(changes, documents per index, backfill documents per index, latency) at one instant."""
         with self._lock:
             return self.changes, dict(self.documents), dict(self.backfill), self.latency_s
 
 
 class BackfillLines:
-    """One line per index being seeded, redrawn in place on a terminal: rows, rate, ETA.
+    """One line per index being seeded, redrawn in place on a terminal: documents, rate, ETA.
 
-    `totals` are root row counts taken when the backfill starts: an upper bound of the documents
-    (a root filter may skip rows), good enough for an estimate of the time left.
+    `totals` are the documents each index should hold, counted when the backfill starts: rows
+    written or deleted meanwhile make them an estimate, good enough for the time left.
     """
 
     def __init__(self, out: TextIO) -> None:
@@ -100,10 +100,10 @@ class BackfillLines:
     def restart(self) -> None:
         self._started = time.monotonic()
 
-    def draw(self, rows: Mapping[str, int]) -> None:
+    def draw(self, documents: Mapping[str, int]) -> None:
         self.clear()
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        lines = [self.line(name, done, (self.totals or {}).get(name), elapsed) for name, done in rows.items()]
+        lines = [self.line(name, done, (self.totals or {}).get(name), elapsed) for name, done in documents.items()]
         self._out.write("".join(f"{line}\n" for line in lines))
         self._out.flush()
         self._drawn = len(lines)
@@ -118,11 +118,11 @@ class BackfillLines:
     @staticmethod
     def line(index: str, done: int, total: int | None, elapsed: float) -> str:
         rate = done / elapsed
-        text = f"backfill {index}: {done:,} rows, {rate:,.0f}/s"
+        text = f"backfill {index}: {done:,} documents, {rate:,.0f}/s"
         if total:
             left = max(total - done, 0)
             eta = f", ETA {left / rate:,.0f}s" if rate > 0 else ""
-            text = f"backfill {index}: {done:,}/{total:,} rows ({min(done / total, 1):.0%}), {rate:,.0f}/s{eta}"
+            text = f"backfill {index}: {done:,}/{total:,} documents ({min(done / total, 1):.0%}), {rate:,.0f}/s{eta}"
         return text
 
 
