@@ -15,8 +15,8 @@ Why the resumed index ends correct:
   slot, or, where another process follows live changes meanwhile, that process's sink writes it
   to the generation being built too; a capture whose slot was created just now, and so holds
   none of those changes, ignores the checkpoint and reads every row (see capture/snapshot.py);
-- the rows after the checkpoint are read by the new snapshot, which is consistent with where
-  live capture starts, exactly as in a backfill from the start;
+- the rows after the checkpoint are read by the new snapshot's pages, which are consistent with
+  where live capture starts, exactly as in a backfill from the start;
 - versions keep a document built from an older state from overwriting one built from a newer.
 A root resumes only where every index being seeded from it agrees on the key (else it starts
 over): one snapshot serves them all, so the earliest of their progress is the only safe start,

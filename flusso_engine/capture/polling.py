@@ -65,12 +65,11 @@ class PollingCapture:
         self._advanced: Lsn = 0
 
     def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
-        """Taken at the current position, after the slot exists: every later commit is in the
-        slot, so nothing is lost (no exported snapshot without a replication connection).
-        Resumes after `after` only on a slot that existed before this session (see snapshot.py)."""
+        """Read once the slot exists, so every later commit is in it; resumes after `after` only
+        on a slot that existed before this session (see snapshot.py)."""
         self._prepare()
         resume = None if self._created_slot else after
-        yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, after=resume)
+        yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, resume)
 
     def live(self) -> Iterator[Change]:
         self._prepare()

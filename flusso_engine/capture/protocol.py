@@ -16,14 +16,15 @@ class ChangeCapture(Protocol):
     """
 
     def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
-        """A finite stream of SNAPSHOT changes for the current rows of `tables`, table by table,
-        each in primary-key order. A table named in `after` starts strictly after that key (a
-        resumed backfill) when the capture's durable position predates this session; a position
-        created just now holds no change made since to the rows before that key, so then every
-        row is read.
+        """A finite stream of SNAPSHOT pages (see Change) that covers the current rows of
+        `tables`, table by table, each in primary-key order. A table named in `after` starts
+        strictly after that key (a resumed backfill) when the capture's durable position predates
+        this session; a position created just now holds no change made since to the rows before
+        that key, so then every row is read.
 
-        The snapshot must be consistent with where `live` starts: no change committed after the
-        snapshot's point may be missing from the live stream.
+        The pages must be consistent with where `live` starts: a page's rows are read at some
+        time after the snapshot starts, so every change committed since then must reach the
+        live stream.
         """
         ...
 

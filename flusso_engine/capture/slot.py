@@ -64,14 +64,6 @@ def validate_slot_name(slot: str) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SlotStart:
-    """A slot created just now: where its stream starts, and the snapshot exported there."""
-
-    consistent_lsn: Lsn
-    snapshot_name: str | None
-
-
 def slot_exists(conn: psycopg.Connection, slot: str) -> bool:
     """Whether the slot exists and is ours to use; an error if it exists but cannot serve."""
     row = conn.execute(
@@ -96,12 +88,12 @@ def slot_exists(conn: psycopg.Connection, slot: str) -> bool:
     return True
 
 
-def create_slot_command(slot: str, export_snapshot: bool) -> str:
-    """The replication-protocol command creating the slot (exported snapshot on request)."""
+def create_slot_command(slot: str) -> str:
+    """The replication-protocol command creating the slot. It exports no snapshot: a backfill
+    reads current rows once the slot exists (see snapshot.py), so none is ever imported."""
     validate_slot_name(slot)
-    snapshot = sql.SQL("EXPORT_SNAPSHOT" if export_snapshot else "NOEXPORT_SNAPSHOT")
-    return sql.SQL("CREATE_REPLICATION_SLOT {} LOGICAL {} {}").format(
-        sql.Identifier(slot), sql.Identifier(PLUGIN), snapshot
+    return sql.SQL("CREATE_REPLICATION_SLOT {} LOGICAL {} NOEXPORT_SNAPSHOT").format(
+        sql.Identifier(slot), sql.Identifier(PLUGIN)
     ).as_string(None)
 
 

@@ -5,19 +5,20 @@ table's first row when None) and up to its `key`. Only the bounds are read here;
 reads the rows of each range when it builds them, so a key crosses the wire once, inside its
 document, instead of once to here and once back as a parameter of the document statement, and
 no key passes through the queue, resolve and a key set one by one: the engine's CPU per flat
-document fell from 10.7 to 8.2 µs (B1, two runs in the same half hour). Reading the rows later rather than in the
-snapshot loses nothing: a change committed after the snapshot is in the slot and rebuilds its
-document again, at a higher version.
+document fell from 10.7 to 8.2 µs (B1, two runs in the same half hour).
 
-One REPEATABLE READ transaction serves every table, so all bounds come from one state of the
-database. When the slot was created just now, that state is the one the slot exported: exactly
-its start. Otherwise the snapshot is taken at the current position, and its changes carry the
-WAL position read before the snapshot (a lower bound), so a live change committed later always
-carries a higher one. A bound is found by skipping a page of keys in an index range scan
-(`WHERE (pk) > (last) ORDER BY pk OFFSET n - 1 LIMIT 1`), the last page ending at the table's
-highest key: so a range holds at most a page of the rows the snapshot saw, and rows inserted
-after it beyond the last key come from the slot, not from a range that grows with them. The
-same query starts a table strictly after a given key, which is how a killed backfill resumes
+Nothing here needs a consistent snapshot, so no transaction is held open for the hours a large
+backfill may take (an open snapshot holds back vacuum on every table of the database). The
+capture reads only once its slot exists, so every commit after this point is in the slot:
+- a page's rows are read when it is built, at a version no older than where the WAL stood then,
+  and a change committed later is replayed from the slot, which rebuilds its document again;
+- each bound is read just before its page is handed on, by skipping a page of keys after the
+  previous bound in an index range scan (`WHERE (pk) > (last) ORDER BY pk OFFSET n - 1 LIMIT 1`),
+  so the pages partition the key space without a gap, and the last one ends at the table's
+  highest key then: a row inserted later beyond it comes from the slot;
+- the changes carry the WAL position read before the first bound, a lower bound of every
+  page's, so a live change committed later always carries a higher one.
+The same query starts a table strictly after a given key, which is how a killed backfill resumes
 from its checkpoint.
 
 A capture resumes that way only on a slot that already existed: the rows before the checkpoint
@@ -37,7 +38,7 @@ from flusso_engine.capture.acks import UNTRACKED
 from flusso_engine.capture.relations import primary_key_columns
 from flusso_engine.capture.slot import parse_lsn
 from flusso_engine.connection_names import named
-from flusso_engine.model import Ack, Change, Lsn, Op, RowKey, TableRef
+from flusso_engine.model import Ack, Change, Op, RowKey, TableRef
 
 
 def read_snapshot(
@@ -45,30 +46,20 @@ def read_snapshot(
     tables: Sequence[TableRef],
     stop: threading.Event,
     page_size: int,
-    exported: tuple[str, Lsn] | None = None,
     after: Mapping[TableRef, RowKey] | None = None,
 ) -> Iterator[Change]:
     """SNAPSHOT pages of every row of `tables`, or of a table's rows strictly after its key in
-    `after`, each of at most `page_size` rows; `exported` is (snapshot name, its LSN)."""
+    `after`, each of at most `page_size` rows when its bound is read; the slot must exist."""
     starts = after or {}
     with psycopg.connect(named(dsn, "snapshot"), autocommit=True) as conn:
-        if exported is None:
-            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-            assert row is not None
-            lsn, snapshot_name = parse_lsn(row[0]), None
-        else:
-            snapshot_name, lsn = exported
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
-        with conn.transaction():
-            if snapshot_name is not None:
-                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_name)))
-            ack = Ack(UNTRACKED, lsn)
-            for table in tables:
-                for after, upto in _pages(conn, table, page_size, starts.get(table)):
-                    if stop.is_set():
-                        return
-                    yield Change(Op.SNAPSHOT, table, upto, ack, old_key=after)
+        row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        assert row is not None
+        ack = Ack(UNTRACKED, parse_lsn(row[0]))
+        for table in tables:
+            for lower, upto in _pages(conn, table, page_size, starts.get(table)):
+                if stop.is_set():
+                    return
+                yield Change(Op.SNAPSHOT, table, upto, ack, old_key=lower)
 
 
 def _pages(

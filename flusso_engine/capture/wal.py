@@ -25,10 +25,8 @@ from flusso_engine.capture.relations import RelationCache, primary_key_columns
 from flusso_engine.capture.retry import Reconnects
 from flusso_engine.capture.slot import (
     SlotSource,
-    SlotStart,
     create_slot_command,
     ensure_publication,
-    parse_lsn,
     publication_names_option,
     slot_exists,
 )
@@ -70,27 +68,18 @@ class WalCapture:
         self._replication: psycopg2.extensions.connection | None = None
         self._cursor: psycopg2.extras.ReplicationCursor | None = None
         self._prepared = False
-        self._exported: SlotStart | None = None  # usable until the replication connection moves on
+        self._created_slot = False
         self._sent = 0
 
     def snapshot(self, tables: Sequence[TableRef], after: Mapping[TableRef, RowKey] | None = None) -> Iterator[Change]:
+        """Read once the slot exists, so every later commit is in it; resumes after `after` only
+        on a slot that existed before this session (see snapshot.py)."""
         self._prepare()
-        exported, self._exported = self._exported, None
-        if exported is not None and exported.snapshot_name is not None:
-            # The exported snapshot lives until the replication connection's next command, which
-            # is START_REPLICATION in live(): read_snapshot imports it before yielding anything.
-            # A slot created just now holds no change from before it: every row is read, `after`
-            # notwithstanding (see snapshot.py).
-            yield from read_snapshot(
-                self._source.dsn, tables, self._stop, self._source.snapshot_page_size,
-                (exported.snapshot_name, exported.consistent_lsn),
-            )
-        else:
-            yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, after=after)
+        resume = None if self._created_slot else after
+        yield from read_snapshot(self._source.dsn, tables, self._stop, self._source.snapshot_page_size, resume)
 
     def live(self) -> Iterator[Change]:
         self._prepare()
-        self._exported = None
         reconnects = Reconnects(f"replication stream of slot {self._source.slot!r}", self._stop, self._source.max_reconnects)
         assembler = TransactionAssembler(RelationCache(self._source.tables, self._primary_key))
         while not self._stop.is_set():
@@ -131,9 +120,9 @@ class WalCapture:
         ensure_publication(catalog, self._source.publication, self._source.tables, self._source.manage_publication)
         if not slot_exists(catalog, self._source.slot):
             cursor = self._replication_cursor()
-            cursor.execute(create_slot_command(self._source.slot, export_snapshot=True))
-            _, consistent, snapshot_name, _ = cursor.fetchone()
-            self._exported = SlotStart(parse_lsn(consistent), snapshot_name)
+            cursor.execute(create_slot_command(self._source.slot))
+            cursor.fetchone()  # (slot, consistent point, no snapshot, plugin): the slot is ready
+            self._created_slot = True
         self._prepared = True
 
     def _stream(self, cursor: psycopg2.extras.ReplicationCursor, assembler: TransactionAssembler) -> Iterator[Change]:
