@@ -114,3 +114,21 @@ def test_the_next_refresh_starts_a_period_after_the_previous_one_ended() -> None
         time.sleep(0.02)
     assert len(spans) == 2
     assert spans[1][0] - spans[0][1] >= PERIOD - 0.01
+
+
+def test_a_refresh_slower_than_the_period_is_followed_by_a_pause_as_long_as_it_took() -> None:
+    spans: list[tuple[float, float]] = []
+
+    def slow_refresh(indexes: list[str]) -> None:
+        started = time.monotonic()
+        time.sleep(3 * PERIOD)
+        spans.append((started, time.monotonic()))
+
+    visibility = Visibility(slow_refresh, PERIOD)
+    visibility.caught_up(["a"])
+    visibility.caught_up(["b"])
+    deadline = time.monotonic() + 10
+    while len(spans) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(spans) == 2
+    assert spans[1][0] - spans[0][1] >= 3 * PERIOD - 0.01

@@ -37,8 +37,9 @@ class OpenSearchSettings:
     #: How stale a sink's view of its generations may get: another process's reindex reaches
     #: this sink's writes within this time (one meta read per interval, taken before a write).
     state_refresh_seconds: float = 5.0
-    #: A caught-up flush is searchable within this time plus a refresh: at once when it is the
-    #: first for this long, else from the refresh thread (see visibility.py); 0: every time.
+    #: A caught-up flush is searchable within this time (or the last refresh's length, when that
+    #: was longer) plus a refresh: at once when it is the first for this long, else from the
+    #: refresh thread (see visibility.py); 0: every time.
     visibility_seconds: float = 1.0
 
     def __post_init__(self) -> None:
