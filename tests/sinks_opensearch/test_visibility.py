@@ -98,30 +98,13 @@ def test_under_a_steady_stream_of_flushes_only_the_first_is_refreshed_on_the_flu
     assert len(threads) >= 3 and set(threads[1:-1]) == {"flusso-refresh"}
 
 
-def test_the_next_refresh_starts_a_period_after_the_previous_one_ended() -> None:
+def two_refreshes(taking: float) -> list[tuple[float, float]]:
+    """(start, end) of the first two refreshes of a steady stream, each refresh taking `taking` s."""
     spans: list[tuple[float, float]] = []
 
     def slow_refresh(indexes: list[str]) -> None:
         started = time.monotonic()
-        time.sleep(PERIOD)
-        spans.append((started, time.monotonic()))
-
-    visibility = Visibility(slow_refresh, PERIOD)
-    visibility.caught_up(["a"])
-    visibility.caught_up(["b"])
-    deadline = time.monotonic() + 5
-    while len(spans) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(spans) == 2
-    assert spans[1][0] - spans[0][1] >= PERIOD - 0.01
-
-
-def test_a_refresh_slower_than_the_period_is_followed_by_a_pause_as_long_as_it_took() -> None:
-    spans: list[tuple[float, float]] = []
-
-    def slow_refresh(indexes: list[str]) -> None:
-        started = time.monotonic()
-        time.sleep(3 * PERIOD)
+        time.sleep(taking)
         spans.append((started, time.monotonic()))
 
     visibility = Visibility(slow_refresh, PERIOD)
@@ -131,4 +114,14 @@ def test_a_refresh_slower_than_the_period_is_followed_by_a_pause_as_long_as_it_t
     while len(spans) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(spans) == 2
-    assert spans[1][0] - spans[0][1] >= 3 * PERIOD - 0.01
+    return spans
+
+
+def test_the_next_refresh_starts_a_period_after_the_previous_one_ended() -> None:
+    first, second = two_refreshes(taking=PERIOD)
+    assert second[0] - first[1] >= PERIOD - 0.01
+
+
+def test_a_refresh_slower_than_the_period_is_followed_by_a_pause_as_long_as_it_took() -> None:
+    first, second = two_refreshes(taking=3 * PERIOD)
+    assert second[0] - first[1] >= 3 * PERIOD - 0.01
