@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
+from psycopg import sql
 
+from flusso_engine.documents.assemble import document_query
+from flusso_engine.documents.catalog import Catalog
+from flusso_engine.documents.plan import compile_plan, table_refs
+from flusso_engine.documents.source import SourceConnection
+from flusso_engine.schema import parse_index_schema
 from tests.documents.store import Builder, body, users_schema
 
 ORDERS_SCHEMA = """version: 1
@@ -174,12 +182,64 @@ def test_an_array_and_a_count_of_the_same_rows_both_read_every_row(store: psycop
     assert (document["orders"], document["orderCount"]) == ([{"id": 10}, {"id": 11}, {"id": 12}], 3)
 
 
+def test_an_array_and_a_count_of_the_same_rows_read_them_by_one_scan(
+    store: psycopg.Connection, pg_database_url: str, tmp_path: Path,
+) -> None:
+    path = tmp_path / "users.schema.yml"
+    path.write_text(users_schema(HAS_MANY_ORDERS.format(extra="") + ORDER_COUNT))
+    schema = parse_index_schema(path)
+    source = SourceConnection(pg_database_url)
+    try:
+        query = document_query(compile_plan("users", schema, Catalog.load(source, table_refs(schema))))
+    finally:
+        source.close()
+    plan = store.execute(sql.SQL("EXPLAIN (COSTS OFF) {}").format(query.by_keys), [["1"]]).fetchall()
+    assert sum(" on orders " in line for (line,) in plan) == 1
+
+
 def test_a_limited_array_beside_a_count_of_the_same_rows_keeps_its_limit(
     store: psycopg.Connection, builder: Builder,
 ) -> None:
     b = builder(users=users_schema(HAS_MANY_ORDERS.format(extra="    limit: 1\n") + ORDER_COUNT))
     document = body(b, "users", "1")
     assert (document["orders"], document["orderCount"]) == ([{"id": 10}], 3)
+
+
+def test_a_filtered_array_beside_a_count_of_all_the_rows_reads_only_its_own(
+    store: psycopg.Connection, builder: Builder,
+) -> None:
+    extra = "    filters:\n      - {column: status, op: eq, value: fulfilled}\n"
+    b = builder(users=users_schema(HAS_MANY_ORDERS.format(extra=extra) + ORDER_COUNT))
+    document = body(b, "users", "1")
+    assert (document["orders"], document["orderCount"]) == ([{"id": 10}, {"id": 12}], 3)
+
+
+def test_an_array_after_a_count_of_the_same_rows_nests_its_own_relations(
+    store: psycopg.Connection, builder: Builder,
+) -> None:
+    b = builder(users=users_schema(
+        ORDER_COUNT + HAS_MANY_ORDERS.format(extra="") +
+        "      - has_many: items\n        table: order_items\n        foreign_key: order_id\n        primary_key: id\n"
+        "        order_by:\n          - {column: sku}\n"
+        "        fields:\n          - keyword: sku\n            required: true\n"
+    ))
+    assert body(b, "users", "1") == {"orderCount": 3, "orders": [
+        {"id": 10, "items": []}, {"id": 11, "items": [{"sku": "sku-c"}]},
+        {"id": 12, "items": [{"sku": "sku-a"}, {"sku": "sku-b"}]},
+    ]}
+
+
+def test_a_many_to_many_array_and_a_count_through_the_same_junction(
+    store: psycopg.Connection, builder: Builder,
+) -> None:
+    through = "    through: {table: user_tags, left_key: user_id, right_key: tag_id}\n"
+    b = builder(users=users_schema(
+        "  - many_to_many: tags\n    table: tags\n    primary_key: id\n" + through +
+        "    order_by:\n      - {column: label}\n    fields:\n      - keyword: label\n        required: true\n"
+        "  - count: tagCount\n    table: tags\n" + through
+    ))
+    assert body(b, "users", "1") == {"tags": [{"label": "blue"}, {"label": "green"}, {"label": "red"}], "tagCount": 3}
+    assert body(b, "users", "3") == {"tags": [], "tagCount": 0}
 
 
 def test_aggregates_in_a_nested_row_reduce_that_rows_related_rows(store: psycopg.Connection, builder: Builder) -> None:
