@@ -31,6 +31,12 @@ fields:
 """
 
 
+PROFILE_HAS_ONE = (
+    "  - has_one: profile\n    table: profiles\n    foreign_key: user_id\n    primary_key: user_id\n"
+    "    fields:\n      - text: headline\n        required: true\n"
+)
+
+
 def test_columns_are_read_under_their_field_names(store: psycopg.Connection, builder: Builder) -> None:
     b = builder(users=users_schema("  - integer: id\n    required: true\n  - keyword: mail\n    column: email\n    required: true\n"))
     assert body(b, "users", "2") == {"id": 2, "mail": "bob@x.io"}
@@ -77,10 +83,7 @@ def test_belongs_to_embeds_the_referenced_row_or_null_when_dangling(store: psyco
 
 
 def test_has_one_embeds_the_row_pointing_back_or_null(store: psycopg.Connection, builder: Builder) -> None:
-    b = builder(users=users_schema(
-        "  - has_one: profile\n    table: profiles\n    foreign_key: user_id\n    primary_key: user_id\n"
-        "    fields:\n      - text: headline\n        required: true\n"
-    ))
+    b = builder(users=users_schema(PROFILE_HAS_ONE))
     assert body(b, "users", "1")["profile"] == {"headline": "engineer"}
     assert body(b, "users", "2")["profile"] is None
 
@@ -182,19 +185,31 @@ def test_an_array_and_a_count_of_the_same_rows_both_read_every_row(store: psycop
     assert (document["orders"], document["orderCount"]) == ([{"id": 10}, {"id": 11}, {"id": 12}], 3)
 
 
-def test_an_array_and_a_count_of_the_same_rows_read_them_by_one_scan(
-    store: psycopg.Connection, pg_database_url: str, tmp_path: Path,
-) -> None:
-    path = tmp_path / "users.schema.yml"
-    path.write_text(users_schema(HAS_MANY_ORDERS.format(extra="") + ORDER_COUNT))
-    schema = parse_index_schema(path)
-    source = SourceConnection(pg_database_url)
+def explained(store: psycopg.Connection, database_url: str, schema_file: Path, fields: str) -> list[str]:
+    """The plan lines of the users index's statement for one key."""
+    schema_file.write_text(users_schema(fields))
+    schema = parse_index_schema(schema_file)
+    source = SourceConnection(database_url)
     try:
         query = document_query(compile_plan("users", schema, Catalog.load(source, table_refs(schema))))
     finally:
         source.close()
-    plan = store.execute(sql.SQL("EXPLAIN (COSTS OFF) {}").format(query.by_keys), [["1"]]).fetchall()
-    assert sum(" on orders " in line for (line,) in plan) == 1
+    return [line for (line,) in store.execute(sql.SQL("EXPLAIN (COSTS OFF) {}").format(query.by_keys), [["1"]])]
+
+
+def test_an_array_and_a_count_of_the_same_rows_read_them_by_one_scan(
+    store: psycopg.Connection, pg_database_url: str, tmp_path: Path,
+) -> None:
+    plan = explained(store, pg_database_url, tmp_path / "users.schema.yml", HAS_MANY_ORDERS.format(extra="") + ORDER_COUNT)
+    assert sum(" on orders " in line for line in plan) == 1
+
+
+def test_objects_are_read_beside_their_row_not_by_subplans_of_their_own(
+    store: psycopg.Connection, pg_database_url: str, tmp_path: Path,
+) -> None:
+    fields = "  - object: contact\n    fields:\n      - keyword: email\n        required: true\n" + PROFILE_HAS_ONE
+    plan = explained(store, pg_database_url, tmp_path / "users.schema.yml", fields)
+    assert sum("SubPlan" in line for line in plan) == 1  # the belongs_to's lookup, and nothing else
 
 
 def test_a_limited_array_beside_a_count_of_the_same_rows_keeps_its_limit(
