@@ -338,7 +338,8 @@ class _Assembler:
 
 @dataclass(slots=True)
 class _Rollup:
-    """Aggregates of one object that read the same related rows, and the subquery that reads them."""
+    """The arrays and aggregates of one object that read the same related rows, and the subquery
+    that reads them."""
 
     relation: Relation
     alias: str  # of the related table
